@@ -1,0 +1,1 @@
+"""famlink stage package."""

@@ -1,0 +1,5 @@
+"""CLI commands of the visualise stage (view)."""
+
+import click
+
+COMMANDS: list[click.Command] = []
