@@ -1,1 +1,9 @@
-"""famlink stage package."""
+"""famlink models stage: family graphs, evidence-backed flags and chronologies.
+
+Reads linkage's tables in the output database and writes its own (docs/tables.md).
+"""
+
+from models.build import ModelsReport, build_models
+from models.evaluate import evaluate_flags
+
+__all__ = ["ModelsReport", "build_models", "evaluate_flags"]

@@ -1,1 +1,22 @@
-"""famlink stage package."""
+"""famlink visualise stage: offline, self-contained pyvis network views of families.
+
+Compute first (:func:`family_view_data`, :func:`index_data` read the output database), then
+render (:func:`render_family_view`, :func:`render_index` return HTML strings); only
+:func:`write_views` and the CLI write files.
+"""
+
+from visualise.data import FamilyViewData, IndexData, family_view_data, flagged_children, index_data
+from visualise.render import child_view_filename, render_family_view, render_index
+from visualise.write import write_views
+
+__all__ = [
+    "FamilyViewData",
+    "IndexData",
+    "child_view_filename",
+    "family_view_data",
+    "flagged_children",
+    "index_data",
+    "render_family_view",
+    "render_index",
+    "write_views",
+]

@@ -1,0 +1,419 @@
+"""Link ``source_records`` into persons with Splink 5, inside famlink's output database.
+
+Writes ``record_links``, ``person_records`` and ``persons`` (see docs/tables.md). Splink works
+on the same DuckDB connection (its ``DuckDBAPI`` accepts one), so nothing is copied out;
+Splink's working tables are dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+from splink import DuckDBAPI, Linker
+from splink.internals.splink_dataframe import SplinkDataFrame
+
+from linkage import splink_model
+from linkage.clusters import person_id_for, split_conflicting_clusters
+from linkage.errors import FamlinkError
+
+# Probabilities are rounded before they are stored: the last bits of a float sum depend on
+# how DuckDB's threads split the work, and outputs must be byte-identical run to run.
+PROBABILITY_DIGITS = 10
+
+
+@dataclass
+class LinkResult:
+    model_path: Path
+    model_trained: bool
+    records: int
+    pairs_scored: int
+    links_kept: int
+    persons: int
+    clusters_split: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _sources(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT DISTINCT source FROM source_records ORDER BY 1").fetchall()]
+
+
+def build_linker(
+    con: duckdb.DuckDBPyConnection, *, model: Path | None
+) -> tuple[Linker, DuckDBAPI, list[SplinkDataFrame]]:
+    """Register each source's records with Splink and build the linker (settings or model)."""
+    splink_model.quiet_splink()
+    sources = _sources(con)
+    if not sources:
+        raise FamlinkError("no usable people records in any source; nothing to link")
+    db_api = DuckDBAPI(con)
+    frames = []
+    for source in sources:
+        table = f"__famlink_splink_input_{source}"
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {splink_model.splink_input_sql()}', [source])
+        frames.append(db_api.register(table, dataset_display_name=source, table_name=f"__famlink_in_{source}"))
+    link_type = "link_and_dedupe" if len(frames) > 1 else "dedupe_only"
+    if model is not None:
+        try:
+            loaded = json.loads(Path(model).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise FamlinkError(f"cannot read the saved model: {err}", file=str(model)) from err
+        loaded["link_type"] = link_type
+        linker = Linker(frames if len(frames) > 1 else frames[0], loaded)
+    else:
+        linker = Linker(
+            frames if len(frames) > 1 else frames[0], splink_model.settings(link_type=link_type)
+        )
+    return linker, db_api, frames
+
+
+def link_records(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    out_dir: Path,
+    seed: int,
+    match_threshold: float,
+    link_floor: float,
+    model: Path | None = None,
+    cannot_link_sql: str | None = None,
+    timer: object | None = None,
+) -> LinkResult:
+    """Train (or load) the model, predict, cluster, and write the linkage tables."""
+    import time
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    linker, db_api, frames = build_linker(con, model=model)
+    if model is None:
+        trained = splink_model.train(linker, splink_model.TrainingPlan(seed=seed))
+        linker = Linker(frames if len(frames) > 1 else frames[0], trained)
+    timings["train"] = time.perf_counter() - t0
+    model_path = out_dir / "model.json"
+    splink_model.save_model(linker, model_path)
+
+    t0 = time.perf_counter()
+    predictions = linker.inference.predict(threshold_match_probability=link_floor)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE record_links AS
+        WITH p AS (
+            SELECT source_dataset_l AS sl, unique_id_l AS rl, source_dataset_r AS sr,
+                   unique_id_r AS rr, match_weight, match_probability, match_key
+            FROM {predictions.physical_name}
+        )
+        SELECT
+            CASE WHEN (sl, rl) <= (sr, rr) THEN sl ELSE sr END AS source_l,
+            CASE WHEN (sl, rl) <= (sr, rr) THEN rl ELSE rr END AS record_id_l,
+            CASE WHEN (sl, rl) <= (sr, rr) THEN sr ELSE sl END AS source_r,
+            CASE WHEN (sl, rl) <= (sr, rr) THEN rr ELSE rl END AS record_id_r,
+            round(match_weight, {PROBABILITY_DIGITS}) AS match_weight,
+            round(match_probability, {PROBABILITY_DIGITS}) AS match_probability,
+            match_key::VARCHAR AS match_key
+        FROM p
+        ORDER BY source_l, record_id_l, source_r, record_id_r
+        """  # noqa: S608 - physical_name is Splink's own table name, not user input
+    )
+    timings["predict"] = time.perf_counter() - t0
+    pairs_scored = con.execute("SELECT count(*) FROM record_links").fetchall()[0][0]
+
+    t0 = time.perf_counter()
+    clusters_split = _cluster(con, match_threshold=match_threshold, cannot_link_sql=cannot_link_sql)
+    _write_persons(con)
+    timings["cluster"] = time.perf_counter() - t0
+
+    db_api.delete_tables_created_by_splink_from_db()
+    records = con.execute("SELECT count(*) FROM person_records").fetchall()[0][0]
+    persons = con.execute("SELECT count(*) FROM persons").fetchall()[0][0]
+    links_kept = con.execute(
+        "SELECT count(*) FROM record_links WHERE match_probability >= ?", [match_threshold]
+    ).fetchall()[0][0]
+    return LinkResult(
+        model_path=model_path,
+        model_trained=model is None,
+        records=records,
+        pairs_scored=pairs_scored,
+        links_kept=links_kept,
+        persons=persons,
+        clusters_split=clusters_split,
+        timings=timings,
+    )
+
+
+# Pairs of records that must never be one person, whatever the model says. Each rule is a
+# fact about people, not a modelling preference:
+# - two different valid NHS numbers (the identifier health agencies verify);
+# - two records an agency itself relates to each other (mother and child, twin siblings,
+#   a lead tenant and the son named after him): a person is not their own relative;
+# - dates of birth more than ten years apart that are not one typo apart: a generation
+#   (a father and his same-named son);
+# - the same date of birth with clearly different first names (not one nickname, typo,
+#   middle name or swapped surname of the other) and no shared NHS number: twins;
+# - a record an agency names as someone's parent, and a record born less than twelve years
+#   before that child (an undated "father" contact row is not the son he is named after).
+# Only pairs inside one provisional cluster are checked, so this stays cheap.
+BUILT_IN_CANNOT_LINK_SQL = """
+    WITH same AS (
+        SELECT a.*, b.source AS b_source, b.record_id AS b_record_id, b.nhs_number AS b_nhs,
+               b.dob AS b_dob, b.first_name_canonical AS b_first, b.first_name_clean AS b_first_clean,
+               b.surname_clean AS b_surname,
+               b.middle_names_clean AS b_middle
+        FROM person_records pa
+        JOIN person_records pb ON pa.person_id = pb.person_id
+         AND (pa.source, pa.record_id) < (pb.source, pb.record_id)
+        JOIN source_records a ON a.source = pa.source AND a.record_id = pa.record_id
+        JOIN source_records b ON b.source = pb.source AND b.record_id = pb.record_id
+    )
+    SELECT source, record_id, b_source, b_record_id FROM same
+    WHERE nhs_number <> b_nhs
+       OR (abs(date_diff('day', dob, b_dob)) > 3653
+           AND damerau_levenshtein(strftime(dob, '%Y%m%d'), strftime(b_dob, '%Y%m%d')) > 1)
+       OR (dob = b_dob
+           AND coalesce(nhs_number = b_nhs, false) = false
+           AND jaro_winkler_similarity(first_name_canonical, b_first) < 0.8
+           AND jaro_winkler_similarity(first_name_clean, b_first_clean) < 0.8
+           AND substr(first_name_clean, 1, 3) <> substr(b_first_clean, 1, 3)
+           AND first_name_clean <> b_surname AND b_first_clean <> surname_clean
+           AND NOT list_contains(string_split(coalesce(middle_names_clean, ''), ' '), b_first)
+           AND NOT list_contains(string_split(coalesce(b_middle, ''), ' '), first_name_canonical))
+    UNION
+    -- A parent is at least twelve years older than their child: a record an agency names as
+    -- someone's parent cannot be one person with a record born after that child was, less 12.
+    SELECT p.source, p.parent_id, y.source, y.record_id
+    FROM (
+        -- the child's own record's date of birth: a provisional cluster may be wrong
+        SELECT r.source, r.related_record_id AS parent_id, c.dob AS child_dob
+        FROM relationships r
+        JOIN source_records c ON c.source = r.source AND c.record_id = r.record_id
+        WHERE r.relationship IN ('mother', 'father', 'parent', 'step_parent') AND c.dob IS NOT NULL
+        UNION ALL
+        SELECT r.source, r.record_id, c.dob
+        FROM relationships r
+        JOIN source_records c ON c.source = r.source AND c.record_id = r.related_record_id
+        WHERE r.relationship = 'child' AND c.dob IS NOT NULL
+    ) p
+    JOIN person_records px ON px.source = p.source AND px.record_id = p.parent_id
+    JOIN person_records py ON py.person_id = px.person_id
+    JOIN source_records y ON y.source = py.source AND y.record_id = py.record_id
+    WHERE y.dob > p.child_dob - INTERVAL 12 YEAR
+    UNION
+    SELECT r.source, r.record_id, r.source, r.related_record_id
+    FROM relationships r
+    JOIN person_records pa ON pa.source = r.source AND pa.record_id = r.record_id
+    JOIN person_records pb ON pb.source = r.source AND pb.record_id = r.related_record_id
+     AND pa.person_id = pb.person_id
+    WHERE r.record_id <> r.related_record_id
+"""
+
+
+def _cluster(
+    con: duckdb.DuckDBPyConnection, *, match_threshold: float, cannot_link_sql: str | None
+) -> int:
+    """Connected components over links at/above the threshold, then cannot-link splits.
+
+    Components are found in DuckDB (a union-find by iterated min-label propagation would be
+    hand-written; Splink's own clustering works on its predictions table, so we use the
+    standalone function on our ``record_links``).
+    """
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __famlink_nodes AS
+        SELECT source || ':' || record_id AS node_id, source, record_id FROM source_records
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __famlink_edges AS
+        SELECT source_l || ':' || record_id_l AS node_id_l, source_r || ':' || record_id_r AS node_id_r,
+               match_probability
+        FROM record_links WHERE match_probability >= ?
+        """,
+        [match_threshold],
+    )
+    db_api = DuckDBAPI(con)
+    clustered = cluster_pairwise_predictions_at_threshold(
+        nodes="__famlink_nodes",
+        edges="__famlink_edges",
+        db_api=db_api,
+        node_id_column_name="node_id",
+        edge_id_column_name_left="node_id_l",
+        edge_id_column_name_right="node_id_r",
+        threshold_match_probability=match_threshold,
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __famlink_clusters AS
+        SELECT n.source, n.record_id, c.cluster_id
+        FROM __famlink_nodes n JOIN {clustered.physical_name} c ON c.node_id = n.node_id
+        """  # noqa: S608 - Splink's own table name
+    )
+    db_api.delete_tables_created_by_splink_from_db()
+    # A provisional person per cluster so the cannot-link SQL can look pairs up.
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE person_records AS
+        SELECT source, record_id, cluster_id AS person_id FROM __famlink_clusters
+        """
+    )
+    conflict_sql = BUILT_IN_CANNOT_LINK_SQL
+    if cannot_link_sql:
+        conflict_sql = f"{conflict_sql} UNION {cannot_link_sql}"
+    conflicts = [((a, b), (c, d)) for a, b, c, d in con.execute(conflict_sql).fetchall()]
+    parts_by_cluster: dict[str, list[list[tuple[str, str]]]] = {}
+    if conflicts:
+        cids = sorted({cid for cid, in con.execute(
+            "SELECT DISTINCT person_id FROM person_records pr JOIN (SELECT unnest(?) AS k) q "
+            "ON pr.source || ':' || pr.record_id = q.k",
+            [[f"{a}:{b}" for (a, b), _ in conflicts]],
+        ).fetchall()})
+        members = con.execute(
+            "SELECT person_id, source, record_id FROM person_records WHERE list_contains(?, person_id) "
+            "ORDER BY ALL",
+            [cids],
+        ).fetchall()
+        clusters: dict[str, list[tuple[str, str]]] = {}
+        for cid, source, record_id in members:
+            clusters.setdefault(cid, []).append((source, record_id))
+        links = con.execute(
+            """
+            SELECT l.source_l, l.record_id_l, l.source_r, l.record_id_r, l.match_weight
+            FROM record_links l
+            JOIN person_records a ON a.source = l.source_l AND a.record_id = l.record_id_l
+            JOIN person_records b ON b.source = l.source_r AND b.record_id = l.record_id_r
+            WHERE a.person_id = b.person_id AND list_contains(?, a.person_id)
+              AND l.match_probability >= ?
+            """,
+            [cids, match_threshold],
+        ).fetchall()
+        unanchored = con.execute(
+            """
+            SELECT s.source, s.record_id FROM source_records s
+            JOIN person_records pr USING (source, record_id)
+            WHERE s.dob IS NULL AND s.nhs_number IS NULL AND list_contains(?, pr.person_id)
+            """,
+            [cids],
+        ).fetchall()
+        parts_by_cluster = split_conflicting_clusters(
+            clusters,
+            [((a, b), (c, d), p) for a, b, c, d, p in links],
+            conflicts,
+            unanchored=[(s, r) for s, r in unanchored],
+        )
+    # Final ids: one per part, from its smallest member.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __famlink_members AS
+        SELECT person_id AS cluster_id, list(source || ':' || record_id ORDER BY source || ':' || record_id) AS members
+        FROM person_records GROUP BY person_id
+        """
+    )
+    overrides = [
+        (f"{s}:{r}", person_id_for(part))
+        for parts in parts_by_cluster.values()
+        for part in parts
+        for s, r in part
+    ]
+    con.execute("CREATE OR REPLACE TEMP TABLE __famlink_overrides (key VARCHAR, person_id VARCHAR)")
+    if overrides:
+        con.executemany("INSERT INTO __famlink_overrides VALUES (?, ?)", overrides)
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE person_records AS
+        SELECT pr.source, pr.record_id,
+               coalesce(o.person_id, 'P' || substr(sha256(m.members[1]), 1, 12)) AS person_id
+        FROM person_records pr
+        JOIN __famlink_members m ON m.cluster_id = pr.person_id
+        LEFT JOIN __famlink_overrides o ON o.key = pr.source || ':' || pr.record_id
+        ORDER BY pr.source, pr.record_id
+        """
+    )
+    return len(parts_by_cluster)
+
+
+def _write_persons(con: duckdb.DuckDBPyConnection) -> None:
+    """One row per person: best display name, date of birth, sex; where they appear."""
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE person_records AS
+        WITH best AS (
+            SELECT l.source_l AS source, l.record_id_l AS record_id, l.match_probability
+            FROM record_links l
+            JOIN person_records a ON a.source = l.source_l AND a.record_id = l.record_id_l
+            JOIN person_records b ON b.source = l.source_r AND b.record_id = l.record_id_r
+            WHERE a.person_id = b.person_id
+            UNION ALL
+            SELECT l.source_r, l.record_id_r, l.match_probability
+            FROM record_links l
+            JOIN person_records a ON a.source = l.source_l AND a.record_id = l.record_id_l
+            JOIN person_records b ON b.source = l.source_r AND b.record_id = l.record_id_r
+            WHERE a.person_id = b.person_id
+        )
+        SELECT pr.source, pr.record_id, pr.person_id,
+               coalesce(max(best.match_probability), 1.0) AS link_probability
+        FROM person_records pr
+        LEFT JOIN best ON best.source = pr.source AND best.record_id = pr.record_id
+        GROUP BY ALL
+        ORDER BY pr.source, pr.record_id
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE persons AS
+        WITH r AS (
+            SELECT pr.person_id, pr.link_probability, s.*
+            FROM person_records pr JOIN source_records s USING (source, record_id)
+        ),
+        name_pick AS (
+            SELECT person_id, first_name, surname FROM (
+                SELECT person_id, first_name, surname, row_number() OVER (
+                    PARTITION BY person_id
+                    ORDER BY votes DESC, is_primary DESC,
+                             (first_name = upper(first_name) AND surname = upper(surname)),
+                             source, record_id) AS rn
+                FROM (
+                    SELECT *, count(*) OVER (
+                        PARTITION BY person_id, first_name_clean, surname_clean) AS votes
+                    FROM r
+                )
+            ) WHERE rn = 1
+        ),
+        {_mode_cte("dob")},
+        {_mode_cte("sex", "sex IN ('male', 'female')")},
+        {_mode_cte("nhs_number")}
+        SELECT
+            r.person_id,
+            nullif(trim(concat_ws(' ', n.first_name, n.surname)), '') AS display_name,
+            n.first_name, n.surname,
+            d.dob,
+            coalesce(x.sex, CASE WHEN bool_or(r.sex = 'unknown') THEN 'unknown' END) AS sex,
+            h.nhs_number,
+            list(DISTINCT r.source ORDER BY r.source) AS sources,
+            list(DISTINCT r.agency ORDER BY r.agency) AS agencies,
+            count(*)::INTEGER AS n_records,
+            bool_or(r.is_primary) AS in_primary,
+            min(r.link_probability) AS min_link_probability
+        FROM r
+        JOIN name_pick n USING (person_id)
+        LEFT JOIN mode_dob d USING (person_id)
+        LEFT JOIN mode_sex x USING (person_id)
+        LEFT JOIN mode_nhs_number h USING (person_id)
+        GROUP BY r.person_id, n.first_name, n.surname, d.dob, x.sex, h.nhs_number
+        ORDER BY r.person_id
+        """  # noqa: S608 - fixed column names only
+    )
+
+
+def _mode_cte(column: str, condition: str | None = None) -> str:
+    """CTE ``mode_<column>``: a person's most frequent non-null value (ties: smallest)."""
+    where = f"{column} IS NOT NULL" + (f" AND {condition}" if condition else "")
+    return f"""mode_{column} AS (
+            SELECT person_id, {column} FROM (
+                SELECT person_id, {column},
+                       row_number() OVER (PARTITION BY person_id ORDER BY count(*) DESC, {column}) AS rn
+                FROM r WHERE {where} GROUP BY person_id, {column}
+            ) WHERE rn = 1
+        )"""

@@ -1,0 +1,214 @@
+"""``famlink link``: job file → output database, stage by stage, with a run record.
+
+The library never prints; it reports progress through a callback the CLI supplies.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from linkage import manifest
+from linkage.cli_common import DATABASE_NAME
+from linkage.errors import FamlinkError
+from linkage.ingest import IngestReport, ingest
+from linkage.jobfile import Job, load_job
+from linkage.link import LinkResult, link_records
+
+Progress = Callable[[str], None]
+
+# Tables the linkage stage rewrites on every run; `runs` (and, later, audit decisions) persist.
+LINKAGE_TABLES = (
+    "source_records",
+    "quarantine",
+    "nulled_values",
+    "unmapped_codes",
+    "reconciliation",
+    "relationships",
+    "events",
+    "record_links",
+    "person_records",
+    "persons",
+)
+
+
+@dataclass
+class RunSummary:
+    out_dir: Path
+    database: Path
+    run_id: str
+    job: Job
+    ingest: IngestReport
+    link: LinkResult
+    models: Any | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Create files readable by the owner only: outputs hold children's personal data."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def prepare_output_dir(out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(out_dir, 0o700)
+    return out_dir / DATABASE_NAME
+
+
+def input_files(job: Job) -> list[manifest.InputFile]:
+    files = []
+    for source in job.sources:
+        for kind in ("people", "relationships", "events"):
+            spec = getattr(source, kind, None)
+            if spec is not None:
+                files.append(manifest.InputFile(source.name, kind, Path(spec.path)))
+    return files
+
+
+def run_link(
+    job_path: str | Path,
+    out_dir: str | Path,
+    *,
+    model: str | Path | None = None,
+    with_models: bool = True,
+    progress: Progress = lambda _msg: None,
+    command: str = "link",
+) -> RunSummary:
+    """Run the linkage stage (and, by default, the models stage) into ``out_dir``."""
+    job = load_job(job_path)
+    out = Path(out_dir)
+    model_path = Path(model) if model else job.linkage.model
+    if model_path is not None and not Path(model_path).exists():
+        raise FamlinkError("saved model not found", file=str(model_path))
+    timings: dict[str, float] = {}
+    with private_files():
+        database = prepare_output_dir(out)
+        con = duckdb.connect(str(database))
+        try:
+            run_id = manifest.start_run(
+                con,
+                command=command,
+                job_path=job.path,
+                job_toml=job.raw_toml,
+                inputs=manifest.describe_inputs(input_files(job)),
+                seed=job.seed,
+                reference_date=job.reference_date,
+                config=_config(job, model_path),
+            )
+            try:
+                summary = _stages(con, job, out, database, run_id, model_path, with_models, progress, timings)
+            except BaseException as err:
+                manifest.finish_run(con, run_id, status="failed", error=str(err))
+                raise
+            manifest.finish_run(
+                con,
+                run_id,
+                status="succeeded",
+                model_path=summary.link.model_path,
+                model_trained=summary.link.model_trained,
+                counts=_counts(summary),
+            )
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    return summary
+
+
+def _stages(
+    con: duckdb.DuckDBPyConnection,
+    job: Job,
+    out: Path,
+    database: Path,
+    run_id: str,
+    model_path: Path | None,
+    with_models: bool,
+    progress: Progress,
+    timings: dict[str, float],
+) -> RunSummary:
+    t0 = time.perf_counter()
+    progress(f"[1/3] Reading and standardising {len(job.sources)} sources …")
+    report = ingest(con, job)
+    timings["ingest"] = time.perf_counter() - t0
+    progress(f"      done in {timings['ingest']:.1f}s")
+
+    t0 = time.perf_counter()
+    action = "scoring with the saved model" if model_path else "training the model (unsupervised)"
+    progress(f"[2/3] Linking records with Splink: {action}, predicting, clustering …")
+    result = link_records(
+        con,
+        out_dir=out,
+        seed=job.seed,
+        match_threshold=job.linkage.match_threshold,
+        link_floor=job.linkage.link_floor,
+        model=model_path,
+    )
+    timings["link"] = time.perf_counter() - t0
+    progress(f"      done in {timings['link']:.1f}s")
+
+    models_report = None
+    if with_models:
+        from models import build_models
+
+        t0 = time.perf_counter()
+        progress("[3/3] Building family graphs, flags and chronologies …")
+        models_report = build_models(
+            con,
+            reference_date=job.reference_date,
+            co_residence_window_months=job.family.co_residence_window_months,
+            non_mobile_age_months=job.family.non_mobile_age_months,
+        )
+        timings["models"] = time.perf_counter() - t0
+        progress(f"      done in {timings['models']:.1f}s")
+    _drop_scratch_tables(con)
+    return RunSummary(out, database, run_id, job, report, result, models_report, timings)
+
+
+def _drop_scratch_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove working tables (ours and Splink's) so the database holds only documented tables."""
+    names = con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_name LIKE '\\_\\_%' ESCAPE '\\' OR table_name = 'result_df'"
+    ).fetchall()
+    for name, kind in names:
+        keyword = "VIEW" if kind == "VIEW" else "TABLE"
+        con.execute(f'DROP {keyword} IF EXISTS "{name}"')
+
+
+def _config(job: Job, model_path: Path | None) -> dict[str, Any]:
+    return {
+        "linkage": {
+            "backend": job.linkage.backend,
+            "match_threshold": job.linkage.match_threshold,
+            "link_floor": job.linkage.link_floor,
+            "model": str(model_path) if model_path else None,
+        },
+        "family": {
+            "co_residence_window_months": job.family.co_residence_window_months,
+            "non_mobile_age_months": job.family.non_mobile_age_months,
+        },
+    }
+
+
+def _counts(summary: RunSummary) -> dict[str, Any]:
+    counts: dict[str, Any] = {
+        "records": summary.link.records,
+        "persons": summary.link.persons,
+        "links": summary.link.links_kept,
+        "clusters_split": summary.link.clusters_split,
+        "timings_s": {k: round(v, 2) for k, v in summary.timings.items()},
+    }
+    if summary.models is not None and hasattr(summary.models, "as_dict"):
+        counts["models"] = summary.models.as_dict()
+    return counts

@@ -1,0 +1,230 @@
+"""`build_models`: read linkage's tables, write every models table, return counts."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+
+import duckdb
+
+from linkage.errors import OutputError
+from models import chronology, edges, flags, residences
+from models.graph import months_before
+
+LINKAGE_TABLES = ("source_records", "person_records", "persons", "relationships", "events")
+MODELS_TABLES = (
+    "relationships_resolved",
+    "residences",
+    "households",
+    "families",
+    "flags",
+    "flag_evidence",
+    "chronology",
+    "models_run",
+)
+
+
+@dataclass(frozen=True)
+class ModelsReport:
+    """What `build_models` wrote."""
+
+    reference_date: date
+    window_start: date
+    persons: int
+    children: int
+    families: int
+    relationships: dict[str, int]  # by basis
+    residences: int
+    households: int
+    flags: dict[str, int]  # by flag type (every type present, 0 if none)
+    chronology_entries: int
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary_lines(self) -> list[str]:
+        """A few lines for the end of `famlink link`."""
+        raised = ", ".join(f"{t} {n}" for t, n in self.flags.items() if n) or "none"
+        return [
+            f"families: {self.families:,} ({self.persons:,} people, {self.children:,} children in scope)",
+            "relationships: " + ", ".join(f"{n:,} {b}" for b, n in self.relationships.items()),
+            f"flags: {raised}",
+            f"chronology entries: {self.chronology_entries:,}",
+        ]
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["reference_date"] = self.reference_date.isoformat()
+        data["window_start"] = self.window_start.isoformat()
+        return data
+
+
+def check_linkage_tables(con: duckdb.DuckDBPyConnection) -> None:
+    present = {
+        row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    missing = [t for t in LINKAGE_TABLES if t not in present]
+    if missing:
+        raise OutputError(
+            f"the database has no {', '.join(missing)} table(s) from linkage",
+            hint="run `famlink link JOB.toml --out DIR` first",
+        )
+
+
+def _latest_run_id(con: duckdb.DuckDBPyConnection) -> str | None:
+    try:
+        row = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
+    except duckdb.Error:
+        return None
+    return None if row is None else str(row[0])
+
+
+def build_families(con: duckdb.DuckDBPyConnection) -> None:
+    """`families`: connected components of the family graph (every edge of
+    `relationships_resolved`), by min-label propagation in DuckDB. Every person is in
+    exactly one family; someone with no edges is a family of one."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE m_und AS
+        SELECT DISTINCT person_id AS a, related_person_id AS b FROM relationships_resolved;
+        CREATE OR REPLACE TEMP TABLE m_label AS
+        SELECT person_id, person_id AS label FROM persons;
+        """
+    )
+    for _ in range(10_000):
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE m_label_next AS
+            SELECT l.person_id, least(l.label, min(n.label)) AS label
+            FROM m_label l LEFT JOIN m_und e ON e.a = l.person_id
+            LEFT JOIN m_label n ON n.person_id = e.b
+            GROUP BY l.person_id, l.label
+            """
+        )
+        changed = con.execute(
+            """SELECT count(*) FROM m_label_next x JOIN m_label l USING (person_id)
+               WHERE x.label <> l.label"""
+        ).fetchone()[0]  # type: ignore[index]
+        con.execute("CREATE OR REPLACE TEMP TABLE m_label AS SELECT * FROM m_label_next")
+        if not changed:
+            break
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE families AS
+        SELECT 'F' || left(sha256(label), 12) AS family_id, person_id
+        FROM m_label ORDER BY family_id, person_id
+        """
+    )
+
+
+def build_models(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    reference_date: date,
+    co_residence_window_months: int = 12,
+    non_mobile_age_months: int = 6,
+) -> ModelsReport:
+    """Build family graphs' tables, flags and chronologies from linkage's tables.
+
+    Reads `source_records`, `person_records`, `persons`, `relationships`, `events` (and
+    `record_links` if present); writes `relationships_resolved`, `residences`, `households`,
+    `families`, `flags`, `flag_evidence`, `chronology` and `models_run`, replacing earlier
+    versions. Deterministic: the same tables in give the same rows out.
+    """
+    check_linkage_tables(con)
+    window_start = months_before(reference_date, co_residence_window_months)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def step(name: str, func, *args, **kwargs) -> None:
+        t0 = time.perf_counter()
+        func(*args, **kwargs)
+        timings[name] = round(time.perf_counter() - t0, 3)
+
+    settings = {
+        "m_ref": reference_date,
+        "m_wstart": window_start,
+        "m_months": non_mobile_age_months,
+        "m_cap": residences.COMMUNAL_ADDRESS_PEOPLE,
+        "m_run_id": _latest_run_id(con),
+    }
+    # The SQL reads its settings through getvariable(), so multi-statement scripts need no
+    # string formatting of values.
+    for name, value in settings.items():
+        con.execute(f"SET VARIABLE {name} = ?", [value])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        step("record_probability", edges.build_record_probability, con)
+        step("recorded_edges", edges.build_recorded_edges, con)
+        step("residences", residences.build_residences, con)
+        step("co_residence", residences.build_co_residence, con)
+        step("derived_siblings", edges.build_derived_siblings, con)
+        step("relationships_resolved", edges.write_relationships_resolved, con)
+        step("families", build_families, con)
+        step("people", flags.build_people, con)
+        step("adults_around", flags.build_adults_around, con)
+        step("flags", flags.build_flags, con)
+        step("chronology", chronology.build_chronology, con)
+        counts = _counts(con)
+        report = ModelsReport(
+            reference_date=reference_date,
+            window_start=window_start,
+            seconds=round(time.perf_counter() - started, 3),
+            timings=timings,
+            **counts,
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TABLE models_run AS
+            SELECT $built_at::TIMESTAMP AS built_at, getvariable('m_ref') AS reference_date,
+                   getvariable('m_wstart') AS window_start, $window::INTEGER AS co_residence_window_months,
+                   $months::INTEGER AS non_mobile_age_months, $report::JSON AS report
+            """,
+            {
+                "built_at": datetime.now(UTC).replace(tzinfo=None),
+                "window": co_residence_window_months,
+                "months": non_mobile_age_months,
+                "report": json.dumps(report.as_dict()),
+            },
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        _drop_working_tables(con)
+    return report
+
+
+def _drop_working_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Free the temporary `m_*` tables (they can hold gigabytes on a large run)."""
+    names = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, 'm_')"
+    ).fetchall()
+    for (name,) in names:
+        con.execute(f'DROP TABLE IF EXISTS temp."{name}"')
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> dict:
+    def one(sql: str) -> int:
+        return int(con.execute(sql).fetchone()[0])  # type: ignore[index]
+
+    by_type = dict.fromkeys(flags.FLAG_TYPES, 0)
+    by_type.update(
+        dict(con.execute("SELECT flag_type, count(*) FROM flags GROUP BY ALL").fetchall())
+    )
+    return {
+        "persons": one("SELECT count(*) FROM persons"),
+        "children": one("SELECT count(*) FROM m_children"),
+        "families": one("SELECT count(DISTINCT family_id) FROM families"),
+        "relationships": dict(
+            con.execute(
+                "SELECT basis, count(*) FROM relationships_resolved GROUP BY ALL ORDER BY 1"
+            ).fetchall()
+        ),
+        "residences": one("SELECT count(*) FROM residences"),
+        "households": one("SELECT count(DISTINCT household_id) FROM households"),
+        "flags": by_type,
+        "chronology_entries": one("SELECT count(*) FROM chronology"),
+    }

@@ -1,0 +1,251 @@
+"""Person-to-person edges: recorded, reciprocal, derived (siblings) — set work in DuckDB.
+
+Every edge reads "`related_person_id` is `person_id`'s `relationship`", the same direction
+as linkage's `relationships` table. One row of the internal `m_edge_items` table is one piece
+of evidence for an edge (an agency record, or a residence record for inferred edges);
+`relationships_resolved` is its aggregate, one row per edge and source.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# The reverse of each recorded relationship. `child` is refined by the parent's sex below.
+INVERSE = {
+    "mother": "child",
+    "father": "child",
+    "parent": "child",
+    "step_parent": "step_child",
+    "carer": "cared_for",
+    "child": "parent",
+    "step_child": "step_parent",
+    "cared_for": "carer",
+    "partner": "partner",
+    "ex_partner": "ex_partner",
+    "sibling": "sibling",
+    "half_sibling": "half_sibling",
+    "household_member": "household_member",
+    "other": "other",
+}
+
+PARENT_RELATIONSHIPS = ("mother", "father", "parent")
+
+
+def build_record_probability(con: duckdb.DuckDBPyConnection) -> None:
+    """`m_record_prob(source, record_id, person_id, link_probability)`.
+
+    How strongly a record belongs to its person: the strongest pairwise link from it to
+    another record of the same person (1.0 for a person with one record). Without a
+    `record_links` table, the person's `min_link_probability` stands in.
+    """
+    has_links = bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'record_links'"
+        ).fetchone()[0]  # type: ignore[index]
+    )
+    if has_links:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE m_best_link AS
+            SELECT pl.source, pl.record_id, max(l.match_probability) AS p
+            FROM (SELECT source_l AS s1, record_id_l AS r1, source_r AS s2, record_id_r AS r2,
+                         match_probability FROM record_links
+                  UNION ALL
+                  SELECT source_r, record_id_r, source_l, record_id_l, match_probability
+                  FROM record_links) l
+            JOIN person_records pl ON pl.source = l.s1 AND pl.record_id = l.r1
+            JOIN person_records pr ON pr.source = l.s2 AND pr.record_id = l.r2
+            WHERE pl.person_id = pr.person_id
+            GROUP BY ALL
+            """
+        )
+    else:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE m_best_link
+               (source VARCHAR, record_id VARCHAR, p DOUBLE)"""
+        )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE m_record_prob AS
+        SELECT pr.source, pr.record_id, pr.person_id,
+               CASE WHEN p.n_records = 1 THEN 1.0
+                    ELSE coalesce(l.p, p.min_link_probability, 1.0) END AS link_probability
+        FROM person_records pr
+        JOIN persons p USING (person_id)
+        LEFT JOIN m_best_link l USING (source, record_id)
+        """
+    )
+
+
+def build_recorded_edges(con: duckdb.DuckDBPyConnection) -> None:
+    """Recorded and reciprocal edge items into `m_edge_items` (created here)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE m_inverse(relationship VARCHAR, inverse VARCHAR)")
+    con.executemany("INSERT INTO m_inverse VALUES (?, ?)", list(INVERSE.items()))
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE m_edge_items AS
+        WITH dated AS (
+            -- A relationship stated in a people file (a housing occupant's relationship to
+            -- the lead tenant) without its own dates holds while both records share the
+            -- address: it takes the overlap of their address periods.
+            SELECT r.*,
+                   r.start_date IS NULL AND r.end_date IS NULL AND r.origin = 'people_file'
+                   AND coalesce(sa.address_from, sb.address_from, sa.address_to,
+                                sb.address_to) IS NOT NULL AS from_addresses,
+                   CASE WHEN from_addresses THEN greatest(sa.address_from, sb.address_from)
+                        ELSE r.start_date END AS eff_start,
+                   CASE WHEN from_addresses THEN least(sa.address_to, sb.address_to)
+                        ELSE r.end_date END AS eff_end
+            FROM relationships r
+            LEFT JOIN source_records sa ON sa.source = r.source AND sa.record_id = r.record_id
+            LEFT JOIN source_records sb ON sb.source = r.source
+                                       AND sb.record_id = r.related_record_id
+        ),
+        rec AS (
+            SELECT a.person_id, b.person_id AS related_person_id, r.relationship,
+                   r.source, r.agency, r.is_primary, r.record_id, r.related_record_id,
+                   r.relationship_key, r.line_number, r.eff_start AS start_date,
+                   r.eff_end AS end_date,
+                   least(a.link_probability, b.link_probability) AS link_probability,
+                   r.agency || ' record ' || r.record_id || ' (' || coalesce(pa.display_name, '?')
+                   || ') names ' || r.related_record_id || ' (' || coalesce(pb.display_name, '?')
+                   || ') as ' || r.relationship
+                   || coalesce(', from ' || strftime(r.eff_start, '%Y-%m-%d'), '')
+                   || coalesce(' to ' || strftime(r.eff_end, '%Y-%m-%d'), '')
+                   || CASE WHEN r.from_addresses THEN ' (dates of their records at the address)'
+                           ELSE '' END AS description
+            FROM dated r
+            JOIN m_record_prob a ON a.source = r.source AND a.record_id = r.record_id
+            JOIN m_record_prob b ON b.source = r.source AND b.record_id = r.related_record_id
+            JOIN persons pa ON pa.person_id = a.person_id
+            JOIN persons pb ON pb.person_id = b.person_id
+            WHERE a.person_id <> b.person_id
+        )
+        SELECT person_id, related_person_id, relationship, 'recorded' AS basis,
+               'relationship' AS kind, source, agency, is_primary, record_id, related_record_id,
+               relationship_key, line_number, relationship AS item_relationship,
+               start_date AS date_from, end_date AS date_to, link_probability,
+               NULL::VARCHAR AS via_person_id, NULL::VARCHAR AS address_key, description
+        FROM rec
+        UNION ALL
+        SELECT rec.related_person_id, rec.person_id,
+               CASE WHEN i.inverse = 'parent' AND p.sex = 'female' THEN 'mother'
+                    WHEN i.inverse = 'parent' AND p.sex = 'male' THEN 'father'
+                    ELSE coalesce(i.inverse, 'other') END,
+               'reciprocal', 'relationship', rec.source, rec.agency, rec.is_primary,
+               rec.record_id, rec.related_record_id, rec.relationship_key, rec.line_number,
+               rec.relationship, rec.start_date, rec.end_date, rec.link_probability, NULL, NULL,
+               rec.description
+        FROM rec
+        LEFT JOIN m_inverse i USING (relationship)
+        JOIN persons p ON p.person_id = rec.person_id
+        """
+    )
+
+
+def build_derived_siblings(con: duckdb.DuckDBPyConnection) -> None:
+    """Full and half siblings through any shared parent, recorded by any source.
+
+    Two people who share one parent, where either has another known parent the other does
+    not, are `half_sibling`s; two who share two parents, or whose only known parent is the
+    shared one, are `sibling`s (full or half cannot be told). Evidence items are the two parent edges' records.
+    """
+    con.execute("SET VARIABLE m_parent_relationships = ?::VARCHAR[]", [list(PARENT_RELATIONSHIPS)])
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE m_parent_items AS
+        SELECT * FROM m_edge_items
+        WHERE list_contains(getvariable('m_parent_relationships'), relationship)
+          AND basis IN ('recorded', 'reciprocal');
+
+        CREATE OR REPLACE TEMP TABLE m_parent_of AS
+        SELECT person_id AS child_id, related_person_id AS parent_id,
+               max(link_probability) AS link_probability
+        FROM m_parent_items GROUP BY ALL;
+
+        CREATE OR REPLACE TEMP TABLE m_sibling_pairs AS
+        WITH shared AS (
+            SELECT a.child_id AS person_id, b.child_id AS related_person_id,
+                   a.parent_id AS via_person_id,
+                   least(a.link_probability, b.link_probability) AS link_probability
+            FROM m_parent_of a JOIN m_parent_of b
+              ON a.parent_id = b.parent_id AND a.child_id <> b.child_id
+        ),
+        pairs AS (
+            SELECT person_id, related_person_id, count(*) AS n_shared FROM shared GROUP BY ALL
+        ),
+        n_parents AS (SELECT child_id, count(*) AS n FROM m_parent_of GROUP BY ALL)
+        SELECT pairs.person_id, pairs.related_person_id,
+               CASE WHEN pairs.n_shared < 2
+                         AND (na.n > pairs.n_shared OR nb.n > pairs.n_shared)
+                    THEN 'half_sibling' ELSE 'sibling' END AS relationship
+        FROM pairs
+        JOIN n_parents na ON na.child_id = pairs.person_id
+        JOIN n_parents nb ON nb.child_id = pairs.related_person_id;
+
+        INSERT INTO m_edge_items
+        SELECT sp.person_id, sp.related_person_id, sp.relationship, 'derived', 'relationship',
+               i.source, i.agency, i.is_primary, i.record_id, i.related_record_id,
+               i.relationship_key, i.line_number, i.relationship, i.date_from, i.date_to,
+               least(pa.link_probability, pb.link_probability), pa.parent_id, NULL, i.description
+        FROM m_sibling_pairs sp
+        JOIN m_parent_of pa ON pa.child_id = sp.person_id
+        JOIN m_parent_of pb ON pb.child_id = sp.related_person_id AND pb.parent_id = pa.parent_id
+        JOIN m_parent_items i ON i.related_person_id = pa.parent_id
+             AND i.person_id IN (sp.person_id, sp.related_person_id);
+        """
+    )
+
+
+def write_relationships_resolved(con: duckdb.DuckDBPyConnection) -> None:
+    """Aggregate `m_edge_items` into the `relationships_resolved` table (one row per edge and
+    source for recorded/reciprocal edges, one per edge for derived and inferred ones)."""
+    # list_sort over structs orders evidence by its leading fields (source, record_id, …):
+    # deterministic, and much faster than an ordered aggregate. Inferred co-residence is
+    # symmetric, so it is aggregated once per pair and mirrored.
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE relationships_resolved AS
+        SELECT person_id, related_person_id, relationship, basis,
+               CASE WHEN basis IN ('recorded', 'reciprocal') THEN source END AS source,
+               CASE WHEN basis IN ('recorded', 'reciprocal') THEN any_value(agency) END AS agency,
+               bool_or(is_primary) AS is_primary,
+               to_json(list_sort(list({
+                   'source': source, 'record_id': record_id,
+                   'related_record_id': related_record_id, 'relationship_key': relationship_key,
+                   'via_person_id': via_person_id, 'agency': agency, 'kind': kind,
+                   'line_number': line_number, 'relationship': item_relationship,
+                   'start_date': date_from, 'end_date': date_to}))) AS evidence,
+               min(date_from) AS start_date,
+               CASE WHEN bool_or(date_to IS NULL) THEN NULL ELSE max(date_to) END AS end_date,
+               max(link_probability) AS link_probability,
+               list_sort(list_distinct(list(agency))) AS agencies
+        FROM m_edge_items
+        WHERE basis <> 'inferred'
+        GROUP BY person_id, related_person_id, relationship, basis,
+                 CASE WHEN basis IN ('recorded', 'reciprocal') THEN source END
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE m_inferred AS
+        SELECT person_id, related_person_id,
+               to_json(list_sort(list({
+                   'source': source, 'record_id': record_id, 'address_key': address_key,
+                   'agency': agency, 'kind': kind, 'start_date': date_from,
+                   'end_date': date_to}))) AS evidence,
+               min(date_from) AS start_date, max(date_to) AS end_date,
+               max(link_probability) AS link_probability,
+               list_sort(list_distinct(list(agency))) AS agencies
+        FROM m_edge_items
+        WHERE basis = 'inferred' AND person_id < related_person_id
+        GROUP BY person_id, related_person_id;
+
+        INSERT INTO relationships_resolved
+        SELECT a, b, 'co_resident', 'inferred', NULL, NULL, NULL, evidence, start_date,
+               end_date, link_probability, agencies
+        FROM (SELECT person_id AS a, related_person_id AS b, * FROM m_inferred
+              UNION ALL
+              SELECT related_person_id AS a, person_id AS b, * FROM m_inferred);
+        """
+    )

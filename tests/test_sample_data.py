@@ -1,0 +1,315 @@
+"""The synthetic sample-data generator: deterministic, realistic enough, and honest truth."""
+
+from __future__ import annotations
+
+import csv
+import filecmp
+import tomllib
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from linkage.sample_data import DEFAULT_REFERENCE_DATE, generate
+from linkage.sample_data_world import nhs_is_valid
+
+REPO = Path(__file__).resolve().parents[1]
+COMMITTED = REPO / "sample_data"
+COMMITTED_FAMILIES = 200
+COMMITTED_SEED = 20261126
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(
+        p.relative_to(root)
+        for p in root.rglob("*")
+        if p.is_file() and p.name not in ("README.md", ".gitattributes")
+    )
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _job(root: Path) -> dict:
+    return tomllib.loads((root / "job.toml").read_text(encoding="utf-8"))
+
+
+def _people_rows(root: Path, spec: dict) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of a people/relationships/events file, CSV or Parquet."""
+    path = root / spec["path"]
+    if path.suffix == ".parquet":
+        table = pq.read_table(path)
+        rows = [{k: ("" if v is None else v) for k, v in r.items()} for r in table.to_pylist()]
+        return table.column_names, rows
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh, delimiter=spec.get("delimiter", ","))
+        rows = list(reader)
+        return list(reader.fieldnames or []), rows
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("small")
+    generate(out, families=40, seed=7)
+    return out
+
+
+def test_same_seed_gives_byte_identical_files_and_another_seed_differs(
+    small: Path, tmp_path: Path
+) -> None:
+    again = tmp_path / "again"
+    generate(again, families=40, seed=7)
+    assert _files(small) == _files(again)
+    for rel in _files(small):
+        assert filecmp.cmp(small / rel, again / rel, shallow=False), rel
+
+    other = tmp_path / "other"
+    generate(other, families=40, seed=8)
+    assert any(
+        not filecmp.cmp(small / rel, other / rel, shallow=False)
+        for rel in _files(small)
+        if (other / rel).exists()
+    )
+
+
+def test_committed_sample_is_exactly_what_the_generator_makes(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    generate(fresh, families=COMMITTED_FAMILIES, seed=COMMITTED_SEED)
+    assert _files(COMMITTED) == _files(fresh)
+    for rel in _files(fresh):
+        if rel.suffix == ".parquet":  # Parquet metadata names the pyarrow version: compare data
+            assert pq.read_table(COMMITTED / rel).equals(pq.read_table(fresh / rel)), rel
+        else:
+            assert (COMMITTED / rel).read_bytes() == (fresh / rel).read_bytes(), rel
+    assert _job(COMMITTED)["job"]["reference_date"] == DEFAULT_REFERENCE_DATE.isoformat()
+
+
+def test_job_file_loads_with_famlinks_reader_and_maps_existing_columns(small: Path) -> None:
+    from linkage.jobfile import load_job
+
+    job = load_job(small / "job.toml")
+    assert job.reference_date == DEFAULT_REFERENCE_DATE
+    assert {s.name for s in job.sources} == {
+        "csc",
+        "hv",
+        "gp",
+        "police",
+        "housing",
+        "education",
+        "amh",
+        "probation",
+    }
+    assert {s.name for s in job.sources if s.primary} == {"csc", "hv"}
+    for source in _job(small)["sources"]:
+        for kind in ("people", "relationships", "events"):
+            if kind not in source:
+                continue
+            header, _ = _people_rows(small, source[kind])
+            for field, cols in source[kind]["columns"].items():
+                for col in [cols] if isinstance(cols, str) else cols:
+                    assert col in header, (source["name"], kind, field, col)
+
+
+def test_each_source_has_its_own_columns_and_formats(small: Path) -> None:
+    sources = _job(small)["sources"]
+    id_columns = [s["people"]["columns"]["record_id"] for s in sources]
+    assert len(set(id_columns)) == len(id_columns)
+    headers = [tuple(_people_rows(small, s["people"])[0]) for s in sources]
+    assert len(set(headers)) == len(headers)
+    date_formats = {s["people"]["date_format"] for s in sources}
+    assert len(date_formats) >= 6
+    # one pipe-delimited CSV, one with a byte-order mark, one Parquet source
+    assert any(s["people"].get("delimiter") == "|" for s in sources)
+    boms = [
+        s["name"]
+        for s in sources
+        if (small / s["people"]["path"]).suffix == ".csv"
+        and (small / s["people"]["path"]).read_bytes().startswith(b"\xef\xbb\xbf")
+    ]
+    assert boms == ["education"]
+    assert any(s["people"]["path"].endswith(".parquet") for s in sources)
+
+
+def test_true_nhs_numbers_are_valid_and_only_injected_ones_are_not(small: Path) -> None:
+    persons = _read(small / "_truth" / "persons.csv")
+    assert persons and all(nhs_is_valid(p["nhs_number"]) for p in persons)
+    assert len({p["nhs_number"] for p in persons}) == len(persons)
+    injected = {
+        (e["source"], int(e["line_number"]))
+        for e in _read(small / "_truth" / "injected_errors.csv")
+        if e["expected"] == "invalid_nhs_number"
+    }
+    assert injected
+    for source in _job(small)["sources"]:
+        column = source["people"]["columns"].get("nhs_number")
+        if column is None:
+            continue
+        _, rows = _people_rows(small, source["people"])
+        for line, row in enumerate(rows, start=2):
+            value = row[column]
+            if value:
+                assert nhs_is_valid(value) == ((source["name"], line) not in injected), (
+                    source["name"],
+                    line,
+                    value,
+                )
+
+
+def test_truth_covers_every_people_row(small: Path) -> None:
+    records = {(r["source"], r["record_id"]): r for r in _read(small / "_truth" / "records.csv")}
+    quarantined = {
+        (e["source"], int(e["line_number"])): e["expected"]
+        for e in _read(small / "_truth" / "injected_errors.csv")
+        if e["file_kind"] == "people" and e["kind"] == "quarantine"
+    }
+    persons = {p["true_person_id"] for p in _read(small / "_truth" / "persons.csv")}
+    n_rows = 0
+    for source in _job(small)["sources"]:
+        column = source["people"]["columns"]["record_id"]
+        _, rows = _people_rows(small, source["people"])
+        for line, row in enumerate(rows, start=2):
+            n_rows += 1
+            if (source["name"], line) in quarantined:
+                continue
+            truth = records[(source["name"], row[column])]
+            assert int(truth["line_number"]) == line
+            assert truth["true_person_id"] in persons
+    assert n_rows == len(records) + len(quarantined)
+    assert sorted(set(quarantined.values())) == [
+        "duplicate_record_id",
+        "missing_record_id",
+        "no_identifying_fields",
+    ]
+
+
+def test_every_kind_of_bad_row_is_injected_and_recorded(small: Path) -> None:
+    errors = _read(small / "_truth" / "injected_errors.csv")
+    expected = {(e["file_kind"], e["expected"]) for e in errors}
+    assert expected >= {
+        ("people", "missing_record_id"),
+        ("people", "duplicate_record_id"),
+        ("people", "no_identifying_fields"),
+        ("people", "unparseable_date"),
+        ("people", "dob_in_future"),
+        ("people", "invalid_nhs_number"),
+        ("people", "invalid_postcode"),
+        ("relationships", "unknown_related_record_id"),
+        ("relationships", "missing_related_record_id"),
+        ("relationships", "missing_relationship"),
+        ("events", "unknown_record_id"),
+        ("events", "missing_event_date"),
+        ("events", "unparseable_event_date"),
+        ("events", "unmapped_code"),
+    }
+    # the line numbers point at the bad row (header = line 1)
+    job = {s["name"]: s for s in _job(small)["sources"]}
+    for e in errors:
+        spec = job[e["source"]][e["file_kind"]]
+        _, rows = _people_rows(small, spec)
+        row = rows[int(e["line_number"]) - 2]
+        cols = spec["columns"]
+        if e["expected"] == "missing_record_id":
+            assert row[cols["record_id"]] == ""
+        elif e["expected"] == "missing_event_date":
+            assert row[cols["event_date"]] == ""
+        elif e["expected"] == "missing_relationship":
+            assert row[cols["relationship"]] == ""
+        elif e["expected"] == "no_identifying_fields":
+            assert not any(row.get(cols[f], "") for f in ("first_name", "surname", "dob"))
+        elif e["field"] == "dob":
+            assert row[cols["dob"]] in e["detail"]
+
+
+def test_twins_and_same_named_fathers_and_sons_exist_and_differ() -> None:
+    persons = {p["true_person_id"]: p for p in _read(COMMITTED / "_truth" / "persons.csv")}
+    pairs = _read(COMMITTED / "_truth" / "special_pairs.csv")
+    kinds = Counter(p["pair_type"] for p in pairs)
+    assert kinds["twins"] >= 5 and kinds["father_son_same_name"] >= 5
+    for pair in pairs:
+        a, b = persons[pair["true_person_id_a"]], persons[pair["true_person_id_b"]]
+        assert a["surname"] == b["surname"]
+        if pair["pair_type"] == "twins":
+            assert a["dob"] == b["dob"] and a["first_name"] != b["first_name"]
+        else:
+            assert a["first_name"] == b["first_name"] and a["dob"] < b["dob"]
+            assert a["sex"] == b["sex"] == "male"
+
+
+def test_committed_sample_size_and_positive_flags() -> None:
+    people = sum(len(_people_rows(COMMITTED, s["people"])[1]) for s in _job(COMMITTED)["sources"])
+    assert 3000 <= people <= 6000
+    assert sum(p.stat().st_size for p in COMMITTED.rglob("*") if p.is_file()) < 3_000_000
+    flags = _read(COMMITTED / "_truth" / "expected_flags.csv")
+    detectable = Counter(f["flag_type"] for f in flags if f["detectable"] == "true")
+    for flag_type, at_least in {
+        "unrecorded_male_carer": 10,
+        "unrecorded_non_birthing_partner": 3,
+        "father_not_recorded": 10,
+        "sibling_safeguarding_history": 10,
+        "adult_risk_history": 10,
+        "non_mobile_injury": 10,
+        "neglect_without_gcp2": 3,
+    }.items():
+        assert detectable[flag_type] >= at_least, flag_type
+    # and undetectable ones: men who exist but whom no extract connects to the child
+    assert any(
+        f["detectable"] == "false" and f["flag_type"] == "unrecorded_male_carer" for f in flags
+    )
+
+
+def test_men_recorded_by_a_primary_source_and_da_victims_are_negative_cases() -> None:
+    truth = COMMITTED / "_truth"
+    flags = _read(truth / "expected_flags.csv")
+    records = {
+        (r["source"], r["record_id"]): r["true_person_id"] for r in _read(truth / "records.csv")
+    }
+    flagged_men = {
+        (f["child_true_person_id"], f["adult_true_person_id"])
+        for f in flags
+        if f["flag_type"] == "unrecorded_male_carer"
+    }
+    # fathers written into CSC's relationships file are never "unrecorded"
+    csc_rels = _read(COMMITTED / "csc" / "csc_relationships.csv")
+    csc_fathers = {
+        (records[("csc", r["PersonID"])], records[("csc", r["RelatedPersonID"])])
+        for r in csc_rels
+        if r["RelationshipCode"] == "FAT" and ("csc", r["RelatedPersonID"]) in records
+    }
+    assert csc_fathers and not csc_fathers & flagged_men
+
+    # people who were only ever victims raise no adult_risk_history
+    incidents = _read(COMMITTED / "police" / "police_incidents.csv")
+
+    def true_id(ref: str) -> str | None:
+        return records.get(("police", ref))
+
+    victims = {
+        true_id(i["NominalRef"])
+        for i in incidents
+        if i["IncidentType"] == "DA" and i["InvolvementRole"] == "VIC"
+    }
+    suspects = {true_id(i["NominalRef"]) for i in incidents if i["InvolvementRole"] == "SUS"}
+    amh = {
+        records[("amh", r["PatientID"])]
+        for r in _read(COMMITTED / "amh" / "amh_episodes.csv")
+        if r["EpisodeType"] != "REF"
+    }
+    probation = {
+        records[("probation", r["CRN"])]
+        for r in pq.read_table(COMMITTED / "probation" / "probation_events.parquet").to_pylist()
+    }
+    only_victims = victims - suspects - amh - probation - {None}
+    risky = {f["adult_true_person_id"] for f in flags if f["flag_type"] == "adult_risk_history"}
+    assert only_victims and not only_victims & risky
+
+
+def test_generate_reports_counts(tmp_path: Path) -> None:
+    summary = generate(tmp_path, families=5, seed=3, reference_date=date(2025, 3, 31))
+    assert summary.families == 5
+    assert summary.people_records == sum(r.get("people", 0) for r in summary.rows.values())
+    assert 'reference_date = "2025-03-31"' in (tmp_path / "job.toml").read_text()
+    assert len(_read(tmp_path / "_truth" / "persons.csv")) == summary.persons
