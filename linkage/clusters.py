@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-
 RecordKey = tuple[str, str]  # (source, record_id)
 
 # Match weights (log2 Bayes factors) within which an unanchored record's links to two

@@ -24,6 +24,10 @@ from linkage.errors import FamlinkError
 # how DuckDB's threads split the work, and outputs must be byte-identical run to run.
 PROBABILITY_DIGITS = 10
 
+# Splink narrates every training step at INFO; a data officer follows famlink's stages
+# instead, and the trained model itself is saved as model.json.
+SPLINK_LOG_LEVEL = logging.ERROR
+
 
 @dataclass
 class LinkResult:
@@ -45,7 +49,6 @@ def build_linker(
     con: duckdb.DuckDBPyConnection, *, model: Path | None
 ) -> tuple[Linker, DuckDBAPI, list[SplinkDataFrame]]:
     """Register each source's records with Splink and build the linker (settings or model)."""
-    splink_model.quiet_splink()
     sources = _sources(con)
     if not sources:
         raise FamlinkError("no usable people records in any source; nothing to link")
@@ -62,10 +65,12 @@ def build_linker(
         except (OSError, ValueError) as err:
             raise FamlinkError(f"cannot read the saved model: {err}", file=str(model)) from err
         loaded["link_type"] = link_type
-        linker = Linker(frames if len(frames) > 1 else frames[0], loaded)
+        linker = Linker(frames if len(frames) > 1 else frames[0], loaded, SPLINK_LOG_LEVEL)
     else:
         linker = Linker(
-            frames if len(frames) > 1 else frames[0], splink_model.settings(link_type=link_type)
+            frames if len(frames) > 1 else frames[0],
+            splink_model.settings(link_type=link_type),
+            SPLINK_LOG_LEVEL,
         )
     return linker, db_api, frames
 
@@ -89,7 +94,7 @@ def link_records(
     linker, db_api, frames = build_linker(con, model=model)
     if model is None:
         trained = splink_model.train(linker, splink_model.TrainingPlan(seed=seed))
-        linker = Linker(frames if len(frames) > 1 else frames[0], trained)
+        linker = Linker(frames if len(frames) > 1 else frames[0], trained, SPLINK_LOG_LEVEL)
     timings["train"] = time.perf_counter() - t0
     model_path = out_dir / "model.json"
     splink_model.save_model(linker, model_path)
@@ -416,4 +421,4 @@ def _mode_cte(column: str, condition: str | None = None) -> str:
                        row_number() OVER (PARTITION BY person_id ORDER BY count(*) DESC, {column}) AS rn
                 FROM r WHERE {where} GROUP BY person_id, {column}
             ) WHERE rn = 1
-        )"""
+        )"""  # noqa: S608 - fixed column names only

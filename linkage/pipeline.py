@@ -138,14 +138,15 @@ def _stages(
     timings: dict[str, float],
 ) -> RunSummary:
     t0 = time.perf_counter()
-    progress(f"[1/3] Reading and standardising {len(job.sources)} sources …")
+    stages = 3 if with_models else 2
+    progress(f"[1/{stages}] Reading and standardising {len(job.sources)} sources …")
     report = ingest(con, job)
     timings["ingest"] = time.perf_counter() - t0
     progress(f"      done in {timings['ingest']:.1f}s")
 
     t0 = time.perf_counter()
     action = "scoring with the saved model" if model_path else "training the model (unsupervised)"
-    progress(f"[2/3] Linking records with Splink: {action}, predicting, clustering …")
+    progress(f"[2/{stages}] Linking records with Splink: {action}, predicting, clustering …")
     result = link_records(
         con,
         out_dir=out,

@@ -7,7 +7,8 @@ read it, keep it beside the outputs and reuse it with ``famlink link --model``.
 
 from __future__ import annotations
 
-import logging
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,8 @@ def splink_input_sql() -> str:
     Takes one parameter: the source name. ``first_name`` is the nickname-resolved first name,
     so "Bob" and "Robert" agree exactly.
     """
-    return f"SELECT {SPLINK_INPUT_COLUMNS_SQL} FROM source_records WHERE source = ? ORDER BY record_id"
+    columns = SPLINK_INPUT_COLUMNS_SQL
+    return f"SELECT {columns} FROM source_records WHERE source = ? ORDER BY record_id"  # noqa: S608
 
 
 def _dob_comparison() -> cl.CustomComparison:
@@ -205,7 +207,26 @@ def train(linker: Linker, plan: TrainingPlan) -> dict[str, Any]:
             rule, max_pairs=plan.em_max_pairs
         )
     model = linker.misc.save_model_to_json()
-    return fill_unobserved_m(model)
+    return round_parameters(fill_unobserved_m(model))
+
+
+# EM sums floats on several threads, so the last bits of a trained m vary run to run.
+# Parameters are rounded (far below any meaningful precision) and the rounded model is the
+# one used to predict and saved, so the same inputs and seed give byte-identical outputs.
+PARAMETER_DIGITS = 12
+
+
+def round_parameters(model: dict[str, Any]) -> dict[str, Any]:
+    """Round λ and every m and u probability to :data:`PARAMETER_DIGITS` decimal places."""
+    lam = model.get("probability_two_random_records_match")
+    if lam is not None:
+        model["probability_two_random_records_match"] = round(lam, PARAMETER_DIGITS)
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            for key in ("m_probability", "u_probability"):
+                if level.get(key) is not None:
+                    level[key] = round(level[key], PARAMETER_DIGITS)
+    return model
 
 
 # A level that no matching pair in training reached (dates of birth a generation apart,
@@ -226,10 +247,15 @@ def fill_unobserved_m(model: dict[str, Any]) -> dict[str, Any]:
     return model
 
 
-def quiet_splink() -> None:
-    """Splink logs every SQL step at INFO; a data officer needs famlink's stages instead."""
-    logging.getLogger("splink").setLevel(logging.WARNING)
+def save_model(linker: Linker, path: Path) -> dict[str, Any]:
+    """Write the model as Splink's JSON, byte-identical for identical training.
 
-
-def save_model(linker: Linker, path: Path) -> None:
-    linker.misc.save_model_to_json(str(path), overwrite=True)
+    Splink stamps each linker with a random ``linker_uid``; famlink replaces it with a
+    hash of the model itself so two runs with the same inputs and seed write the same file.
+    """
+    model = linker.misc.save_model_to_json()
+    model.pop("linker_uid", None)
+    digest = hashlib.sha256(json.dumps(model, sort_keys=True).encode("utf-8")).hexdigest()
+    model["linker_uid"] = digest[:8]
+    path.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
+    return model

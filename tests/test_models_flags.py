@@ -28,6 +28,13 @@ def family(*, man_in_police: bool = True) -> LinkageDB:
 def run(db: LinkageDB, **options) -> duckdb.DuckDBPyConnection:
     con = db.connect()
     build_models(con, reference_date=REFERENCE_DATE, **options)
+    # every flag explains itself and has evidence naming a record
+    assert not con.execute(
+        """SELECT flag_key FROM flags f WHERE explanation IS NULL OR link_probability IS NULL
+           OR NOT EXISTS (SELECT 1 FROM flag_evidence e WHERE e.flag_key = f.flag_key
+                          AND e.part <> 'context' AND e.source IS NOT NULL
+                          AND e.record_id IS NOT NULL)"""
+    ).fetchall()
     return con
 
 

@@ -147,7 +147,7 @@ def test_family_view_data_reads_the_family(con) -> None:
         "unrecorded_male_carer",
         "unrecorded_male_carer",
     ]
-    assert all(len(f.evidence) == 2 for f in data.flags)
+    assert all(len(f.evidence) == 3 for f in data.flags)
     assert [c for c, _ in data.chronologies] == [TIB]
     assert [e.entry_no for e in data.chronologies[0][1]] == [1, 2, 3, 4, 5]
     chl = data.person(person_id("chl"))
@@ -163,7 +163,8 @@ def test_recorded_and_reciprocal_rows_fold_into_one_edge(con) -> None:
     assert mother[0].from_id == person_id("chl") and mother[0].directed
     assert mother[0].terms == ("mother",)
     assert mother[0].sources == ("csc", "health")
-    assert [r.relationship for r in mother[0].shared_address] == ["co_resident", "co_resident"]
+    assert [r.relationship for r in mother[0].folded] == ["co_resident", "co_resident"]
+    assert mother[0].shared_address and not mother[0].also_derived
     inferred = [e for e in edges if e.basis == "inferred"]
     assert {e.category for e in inferred} == {"household"} and len(inferred) == 2
     assert not any(e.agencies for e in inferred)
@@ -459,3 +460,29 @@ def test_cli_help_has_an_example_and_defaults() -> None:
     assert result.exit_code == 0
     assert "famlink view out/ --flagged" in result.output
     assert result.output.count("Default") >= 2
+
+
+def test_a_derived_link_an_agency_also_recorded_is_one_line() -> None:
+    from visualise.data import FamilyViewData, RelationshipData
+
+    def row(a: str, b: str, basis: str, source: str | None) -> RelationshipData:
+        return RelationshipData(a, b, "sibling", basis, source, source, None, (), None, None, 1.0)
+
+    data = FamilyViewData(
+        focus_child_id=None,
+        family_id=None,
+        reference_date=None,
+        persons=(),
+        relationships=(
+            row("Pa", "Pb", "recorded", "csc"),
+            row("Pb", "Pa", "reciprocal", "csc"),
+            row("Pa", "Pb", "derived", None),
+            row("Pb", "Pa", "derived", None),
+        ),
+        flags=(),
+        chronologies=(),
+        households=(),
+    )
+    [edge] = edge_groups(data)
+    assert edge.basis == "recorded" and edge.also_derived and not edge.shared_address
+    assert len(edge.rows) == 2 and len(edge.folded) == 2

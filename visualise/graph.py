@@ -40,7 +40,9 @@ BASIS_DASHES = {b: dashes for b, dashes, _ in BASES}
 
 X_SPACING = 240
 Y_SPACING = 210
-MAX_ROW = 9  # nodes per drawn row before a generation wraps onto a second row
+MAX_ROW = (
+    6  # people per drawn row before a generation wraps (keeps the picture near the canvas shape)
+)
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,18 @@ class EdgeGroup:
     basis: str
     directed: bool
     rows: tuple[RelationshipData, ...]
-    #: inferred co-residence of the same two people, folded into this (recorded or derived)
-    #: edge instead of being drawn as a second, dashed line
-    shared_address: tuple[RelationshipData, ...] = ()
+    #: rows of the same two people folded into this edge instead of drawn as a second line:
+    #: inferred co-residence (where any tie is drawn) and derived rows (where an agency
+    #: recorded the same relationship)
+    folded: tuple[RelationshipData, ...] = ()
+
+    @property
+    def shared_address(self) -> bool:
+        return any(r.basis == "inferred" for r in self.folded)
+
+    @property
+    def also_derived(self) -> bool:
+        return any(r.basis == "derived" for r in self.folded)
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -131,16 +142,25 @@ def edge_groups(data: FamilyViewData) -> list[EdgeGroup]:
     border = {b: i for i, (b, _, _) in enumerate(BASES)}
     keys = sorted(groups, key=lambda k: (k[0], k[1], order[k[2]], border[k[3]]))
     # A household's co-residence is a clique: where two people already have a drawn tie
-    # (mother, partner, sibling …) their shared address goes into that edge's evidence.
+    # (mother, partner, sibling …) their shared address goes into that edge's evidence; a
+    # derived sibling link an agency also recorded goes into the recorded edge.
     tie: dict[frozenset[str], tuple[str, str, str, str]] = {}
+    recorded: dict[tuple[frozenset[str], str], tuple[str, str, str, str]] = {}
     for k in keys:
         if not _is_co_residence(k):
             tie.setdefault(frozenset(k[:2]), k)
+        if k[3] == "recorded":
+            recorded.setdefault((frozenset(k[:2]), k[2]), k)
     folded: dict[tuple[str, str, str, str], list[RelationshipData]] = defaultdict(list)
     drawn = []
     for k in keys:
-        host = tie.get(frozenset(k[:2]))
-        if _is_co_residence(k) and host is not None:
+        if _is_co_residence(k):
+            host = tie.get(frozenset(k[:2]))
+        elif k[3] == "derived":
+            host = recorded.get((frozenset(k[:2]), k[2]))
+        else:
+            host = None
+        if host is not None:
             folded[host] += groups[k]
         else:
             drawn.append(k)
@@ -153,7 +173,7 @@ def edge_groups(data: FamilyViewData) -> list[EdgeGroup]:
             basis=k[3],
             directed=directed[k],
             rows=tuple(groups[k]),
-            shared_address=tuple(folded.get(k, ())),
+            folded=tuple(folded.get(k, ())),
         )
         for i, k in enumerate(drawn, start=1)
     ]
@@ -281,13 +301,22 @@ def layout(data: FamilyViewData, edges: list[EdgeGroup]) -> dict[str, tuple[int,
         parts = [rest, core] if lvl < focus_level else [core, rest]
         if len(row) <= MAX_ROW:
             parts = [row]
-        chunks = [part[i : i + MAX_ROW] for part in parts for i in range(0, len(part), MAX_ROW)]
+        chunks = [chunk for part in parts for chunk in _balanced(part, MAX_ROW)]
         for n, chunk in enumerate(chunks):
             offset = (len(chunk) - 1) / 2 + (0.5 if n % 2 else 0.0)
             for i, pid in enumerate(chunk):
                 coords[pid] = (round((i - offset) * X_SPACING), y)
-            y += Y_SPACING if n == len(chunks) - 1 else Y_SPACING // 2
+            y += Y_SPACING if n == len(chunks) - 1 else Y_SPACING * 5 // 8
     return coords
+
+
+def _balanced(items: list[str], most: int) -> list[list[str]]:
+    """Split into the fewest near-equal runs of at most ``most`` (7 → 4 + 3, not 6 + 1)."""
+    if not items:
+        return []
+    runs = -(-len(items) // most)
+    size = -(-len(items) // runs)
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def edge_smoothness(

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from markupsafe import Markup
@@ -27,6 +27,8 @@ from linkage import __version__
 from visualise import graph
 from visualise.data import FamilyViewData, IndexData, PersonData
 from visualise.redact import WITHHELD_DOB, WITHHELD_SUMMARY, Scrubber, age_band, initials
+
+T = TypeVar("T")
 
 VIS_NETWORK = ("lib", "vis-9.1.2", "vis-network.min.js")
 
@@ -91,7 +93,9 @@ INPUT_COLUMNS = ["source", "kind", "path", "rows", "sha256"]
 
 LABEL_MAX = 26  # characters of a name drawn on the canvas; the tooltip has it all
 
+CROWDED_EDGES = 16  # above this many lines, edge labels wait until the reviewer zooms in
 SHARED_ADDRESS = "Also at the same address (inferred from addresses, not recorded)"
+ALSO_DERIVED = "Also follows from their recorded parents (derived)"
 
 ROLE_TEXT = {"focus_child": "child in focus", "child": "child", "adult": "adult"}
 
@@ -248,6 +252,28 @@ class _Presenter:
             return ""
         return (self.scrub(value) or "") if self.scrub else value
 
+    def content(self, value: T) -> T:
+        """Every string inside ``value`` (lists, dicts) through :meth:`text`.
+
+        Applied to everything a reader sees when redacting, as a last sweep: models' columns
+        can carry names anywhere (e.g. "sibling (derived via <name>)").
+        """
+        if not self.scrub:
+            return value
+        if isinstance(value, str):
+            return self.text(value)  # type: ignore[return-value]
+        if isinstance(value, list):
+            return [self.content(v) for v in value]  # type: ignore[return-value]
+        if isinstance(value, tuple):
+            return tuple(self.content(v) for v in value)  # type: ignore[return-value]
+        if isinstance(value, dict):
+            return {k: self.content(v) for k, v in value.items()}  # type: ignore[return-value]
+        return value
+
+    def visible(self, item: dict[str, Any]) -> dict[str, Any]:
+        """A vis node or edge with its label and tooltip swept (ids, colours, options kept)."""
+        return {k: self.content(v) if k in ("label", "title") else v for k, v in item.items()}
+
     def dob(self, p: PersonData) -> str:
         if self.redact:
             return age_band(p.age_years)
@@ -348,6 +374,8 @@ VIS_OPTIONS: dict[str, Any] = {
         },
         "arrows": {"to": {"enabled": False, "scaleFactor": 0.7}},
         "selectionWidth": 2,
+        # a crowded family is drawn zoomed out: edge labels appear as the reviewer zooms in
+        "scaling": {"label": {"enabled": True, "drawThreshold": 9}},
     },
 }
 
@@ -458,6 +486,7 @@ def _links(
                 basis_text[e.basis],
                 ("Recorded by: " + "; ".join(e.agencies)) if e.agencies else "",
                 SHARED_ADDRESS if e.shared_address else "",
+                ALSO_DERIVED if e.also_derived else "",
                 f"Weakest person link: {_prob(e.link_probability)}"
                 if e.link_probability is not None
                 else "",
@@ -483,7 +512,7 @@ def _links(
         )
         evidence: list[list[str]] = []
         seen: set[tuple[str, ...]] = set()
-        for r in [*sorted(e.rows, key=lambda r: r.basis != "recorded"), *e.shared_address]:
+        for r in [*sorted(e.rows, key=lambda r: r.basis != "recorded"), *e.folded]:
             if r.relationship == "co_resident":
                 says = f"{show.name(r.person_id)} and {show.name(r.related_person_id)} share an address"
             else:
@@ -514,6 +543,7 @@ def _links(
                 ["Basis", basis_text[e.basis]],
                 ["Recorded by", "; ".join(e.agencies)],
                 ["Same address", SHARED_ADDRESS if e.shared_address else ""],
+                ["Also derived", ALSO_DERIVED if e.also_derived else ""],
                 ["Dates", "; ".join(f"{s or '?'} to {t or 'now'}" for s, t in dates if s or t)],
                 ["Weakest person link", _prob(e.link_probability)],
             ],
@@ -639,7 +669,12 @@ def render_family_view(data: FamilyViewData, *, redact: bool = False) -> str:
     smooth = graph.edge_smoothness(edges, coords)
     nodes, people_panel, people_rows = _people(data, show, coords)
     vis_edges, links_panel = _links(edges, show, smooth)
-    vis_nodes, vis_edges, options = _vis_data(nodes, vis_edges, VIS_OPTIONS)
+    nodes, vis_edges = [show.visible(n) for n in nodes], [show.visible(e) for e in vis_edges]
+    people_panel, links_panel = show.content(people_panel), show.content(links_panel)
+    options = json.loads(json.dumps(VIS_OPTIONS))
+    if len(edges) > CROWDED_EDGES:  # labels only once zoomed in, or they cover each other
+        options["edges"]["scaling"]["label"]["drawThreshold"] = 13
+    vis_nodes, vis_edges, options = _vis_data(nodes, vis_edges, options)
 
     focus = data.focus_child_id
     if focus:
@@ -689,13 +724,13 @@ def render_family_view(data: FamilyViewData, *, redact: bool = False) -> str:
             (b, " ".join(map(str, d)) if isinstance(d, list) else "", text)
             for b, d, text in graph.BASES
         ],
-        flags=_flags(data, show),
+        flags=show.content(_flags(data, show)),
         evidence_columns=FLAG_EVIDENCE_COLUMNS,
-        people=people_rows,
+        people=show.content(people_rows),
         people_columns=PEOPLE_COLUMNS,
-        households=_households(data, show),
+        households=show.content(_households(data, show)),
         household_columns=HOUSEHOLD_COLUMNS,
-        chronologies=_chronologies(data, show),
+        chronologies=show.content(_chronologies(data, show)),
         chronology_columns=CHRONOLOGY_COLUMNS,
         run=run,
         payload=script_json(payload),

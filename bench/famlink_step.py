@@ -1,0 +1,100 @@
+"""Run ``famlink link`` exactly as the CLI does, recording time and peak RSS per stage.
+
+Usage (what ``run_bench.py`` runs as a child process)::
+
+    python bench/famlink_step.py --result R.json -- link JOB --out OUT --no-models
+
+Everything after ``--`` is passed to famlink's own click entry point (``linkage.cli.main``),
+so the code path is the ``famlink`` command's. The only additions are thin wrappers around
+the pipeline's stage functions (``ingest``, ``link_records``, ``splink_model.train``,
+``link._cluster``, ``models.build_models``) that mark phase boundaries for the RSS meter and
+keep the ``RunSummary``, whose timings (``ingest``/``link``/``models`` and linkage's own
+``train``/``predict``/``cluster``) go into the result file. They add no measurable work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from typing import Any
+
+from _common import PhaseMeter, write_json
+
+METER = PhaseMeter()
+
+
+def _wrap(module: Any, name: str, before: str | None, after: str | None) -> None:
+    original = getattr(module, name)
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if before:
+            METER.mark(before)
+        result = original(*args, **kwargs)
+        if after:
+            METER.mark(after)
+        return result
+
+    setattr(module, name, wrapper)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--result", required=True, help="JSON file for timings and per-phase RSS")
+    parser.add_argument("famlink_args", nargs=argparse.REMAINDER, help="-- then famlink's arguments")
+    args = parser.parse_args()
+    famlink_args = [a for a in args.famlink_args if a != "--"] if args.famlink_args[:1] == ["--"] else args.famlink_args
+
+    import linkage.link as link
+    import linkage.pipeline as pipeline
+    import linkage.splink_model as splink_model
+    from linkage.cli import main as famlink_main
+
+    # Phase names: "train" includes registering the inputs (build_linker) and the rebuild
+    # of the trained linker; "predict" includes writing record_links; "cluster" includes the
+    # cannot-link splits and writing person_records/persons.
+    _wrap(pipeline, "ingest", "ingest", "between")
+    _wrap(pipeline, "link_records", "train", "finish")
+    _wrap(splink_model, "train", None, "predict")
+    _wrap(link, "_cluster", "cluster", None)
+    try:
+        import models
+
+        _wrap(models, "build_models", "models", "finish")
+    except ImportError:
+        pass
+
+    captured: dict[str, Any] = {}
+    run_link = pipeline.run_link
+
+    @functools.wraps(run_link)
+    def capturing_run_link(*a: Any, **kw: Any) -> Any:
+        summary = run_link(*a, **kw)
+        captured["summary"] = summary
+        return summary
+
+    pipeline.run_link = capturing_run_link
+    METER.mark("cli")
+    famlink_main.main(args=famlink_args, prog_name="famlink", standalone_mode=False)
+    METER.mark("exit")
+
+    summary = captured.get("summary")
+    result: dict[str, Any] = {"argv": ["famlink", *famlink_args], **METER.report()}
+    if summary is not None:
+        result.update(
+            timings={k: round(v, 3) for k, v in summary.timings.items()},
+            link_timings={k: round(v, 3) for k, v in summary.link.timings.items()},
+            records=summary.link.records,
+            persons=summary.link.persons,
+            pairs_scored=summary.link.pairs_scored,
+            links_kept=summary.link.links_kept,
+            clusters_split=summary.link.clusters_split,
+            models=summary.models.as_dict() if hasattr(summary.models, "as_dict") else None,
+        )
+    write_json(args.result, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The linkage stage end to end on the committed sample, checked against its ground truth.
+
+These run the real pipeline (Splink training included) a few times, so they share runs
+through module-scoped fixtures.
+"""
+
+from __future__ import annotations
+
+import csv
+import stat
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from linkage.cli import main
+from linkage.evaluate import linkage_accuracy
+from linkage.manifest import sha256_file
+
+ROOT = Path(__file__).resolve().parents[1]
+JOB = ROOT / "sample_data" / "job.toml"
+TRUTH = ROOT / "sample_data" / "_truth"
+
+DATA_TABLES = (
+    "source_records",
+    "quarantine",
+    "nulled_values",
+    "unmapped_codes",
+    "reconciliation",
+    "relationships",
+    "events",
+    "record_links",
+    "person_records",
+    "persons",
+)
+
+
+def _link(out: Path, *extra: str) -> str:
+    result = CliRunner().invoke(main, ["link", str(JOB), "--out", str(out), "--no-models", *extra])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("run1") / "out"
+    return out, _link(out)
+
+
+@pytest.fixture(scope="module")
+def first_db(first_run: tuple[Path, str]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(first_run[0] / "famlink.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple]:
+    return con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall()
+
+
+def test_the_run_prints_its_reconciliation(first_run: tuple[Path, str]) -> None:
+    output = first_run[1]
+    assert "reconciled:" in output
+    assert "csc people" in output and "quarantined" in output
+
+
+def test_accuracy_against_the_sample_truth(first_db: duckdb.DuckDBPyConnection) -> None:
+    accuracy = linkage_accuracy(first_db, TRUTH)
+    assert accuracy.pairwise_f1 >= 0.97, accuracy
+    assert accuracy.blocking_recall >= 0.97, accuracy
+
+
+def test_no_twins_or_same_named_fathers_and_sons_are_merged(
+    first_db: duckdb.DuckDBPyConnection,
+) -> None:
+    accuracy = linkage_accuracy(first_db, TRUTH)
+    assert accuracy.special_pairs_total.get("twins", 0) >= 5
+    assert accuracy.special_pairs_total.get("father_son_same_name", 0) >= 5
+    assert accuracy.special_pairs_merged.get("twins", 0) == 0
+    assert accuracy.special_pairs_merged.get("father_son_same_name", 0) == 0
+
+
+def test_nothing_is_lost(first_db: duckdb.DuckDBPyConnection) -> None:
+    rows = first_db.execute(
+        "SELECT source, file_kind, rows_read, rows_used, rows_quarantined FROM reconciliation"
+    ).fetchall()
+    assert rows
+    for source, kind, read, used, quarantined in rows:
+        assert read == used + quarantined, (source, kind)
+    # Every used people row is in exactly one person.
+    counts = first_db.execute(
+        """
+        SELECT (SELECT count(*) FROM source_records),
+               (SELECT count(*) FROM person_records),
+               (SELECT count(DISTINCT (source, record_id)) FROM person_records),
+               (SELECT count(*) FROM source_records s ANTI JOIN person_records p USING (source, record_id))
+        """
+    ).fetchall()[0]
+    assert counts[0] == counts[1] == counts[2] and counts[3] == 0
+
+
+def test_every_injected_bad_row_is_quarantined_with_its_reason(
+    first_db: duckdb.DuckDBPyConnection,
+) -> None:
+    with open(TRUTH / "injected_errors.csv", encoding="utf-8") as handle:
+        injected = [row for row in csv.DictReader(handle) if row["kind"] == "quarantine"]
+    assert injected
+    quarantined = set(
+        first_db.execute("SELECT source, file_kind, line_number, reason FROM quarantine").fetchall()
+    )
+    for row in injected:
+        reason = row.get("expected") or row.get("reason") or row.get("expected_reason")
+        assert (row["source"], row["file_kind"], int(row["line_number"]), reason) in quarantined, row
+
+
+def test_the_run_is_logged_with_input_hashes(first_run: tuple[Path, str], first_db) -> None:
+    run = first_db.execute(
+        "SELECT status, job_sha256, inputs, seed, model_trained, splink_version FROM runs"
+    ).fetchall()
+    assert len(run) == 1
+    status, job_sha, inputs, seed, trained, splink_version = run[0]
+    assert status == "succeeded" and trained is True and splink_version.startswith("5.")
+    assert job_sha == sha256_file(JOB)
+    assert seed == 20261126
+    import json
+
+    for item in json.loads(inputs):
+        assert item["sha256"] == sha256_file(item["path"])
+
+
+def test_outputs_are_private_to_the_user(first_run: tuple[Path, str]) -> None:
+    out = first_run[0]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    for name in ("famlink.duckdb", "model.json"):
+        assert stat.S_IMODE((out / name).stat().st_mode) & 0o077 == 0, name
+
+
+def test_same_inputs_and_seed_give_identical_tables(
+    first_run: tuple[Path, str], first_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    out = tmp_path / "again"
+    _link(out)
+    con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
+    try:
+        for table in DATA_TABLES:
+            assert _table(con, table) == _table(first_db, table), table
+    finally:
+        con.close()
+    assert (out / "model.json").read_bytes() == (first_run[0] / "model.json").read_bytes()
+
+
+def test_a_saved_model_is_reused_without_training(
+    first_run: tuple[Path, str], first_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    out = tmp_path / "reuse"
+    output = _link(out, "--model", str(first_run[0] / "model.json"))
+    assert "scoring with the saved model" in output
+    con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT model_trained FROM runs").fetchall() == [(False,)]
+        assert _table(con, "person_records") == _table(first_db, "person_records")
+    finally:
+        con.close()
+
+
+def test_export_writes_a_table(first_run: tuple[Path, str], tmp_path: Path) -> None:
+    target = tmp_path / "persons.csv"
+    result = CliRunner().invoke(
+        main, ["export", str(first_run[0]), "persons", "--format", "csv", "--out", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    with open(target, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and {"person_id", "display_name", "dob"} <= set(rows[0])
+
+
+def test_export_of_an_unknown_table_lists_the_tables(first_run: tuple[Path, str]) -> None:
+    result = CliRunner().invoke(main, ["export", str(first_run[0]), "nonsense"])
+    assert result.exit_code == 1
+    assert "no table 'nonsense'" in result.output and "persons" in result.output
