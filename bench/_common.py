@@ -27,13 +27,15 @@ def rss_bytes() -> int:
 
 
 class PhaseMeter:
-    """Wall seconds and sampled peak RSS per named phase of one process."""
+    """Wall seconds, CPU seconds (all threads) and sampled peak RSS per named phase."""
 
     def __init__(self, interval: float = 0.05) -> None:
         self._lock = threading.Lock()
         self._phase = "startup"
         self._t0 = time.perf_counter()
         self._phase_t0 = self._t0
+        self._phase_cpu0 = time.process_time()
+        self.cpu: dict[str, float] = {}
         self.order: list[str] = []
         self.seconds: dict[str, float] = {}
         self.peaks: dict[str, int] = {}
@@ -56,14 +58,15 @@ class PhaseMeter:
     def mark(self, phase: str) -> None:
         """End the current phase and start ``phase`` (a repeated name accumulates)."""
         self._sample()
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         with self._lock:
             old = self._phase
             if old not in self.order:
                 self.order.append(old)
             self.seconds[old] = self.seconds.get(old, 0.0) + now - self._phase_t0
+            self.cpu[old] = self.cpu.get(old, 0.0) + cpu - self._phase_cpu0
             self._phase = phase
-            self._phase_t0 = now
+            self._phase_t0, self._phase_cpu0 = now, cpu
         self._sample()
 
     def report(self) -> dict[str, Any]:
@@ -72,7 +75,8 @@ class PhaseMeter:
         self._thread.join()
         return {
             "phases": [
-                {"phase": p, "seconds": round(self.seconds[p], 3), "peak_rss_bytes": self.peaks.get(p, 0)}
+                {"phase": p, "seconds": round(self.seconds[p], 3), "cpu_seconds": round(self.cpu[p], 3),
+                 "peak_rss_bytes": self.peaks.get(p, 0)}
                 for p in self.order
             ],
             "process_seconds": round(time.perf_counter() - self._t0, 3),

@@ -72,14 +72,6 @@ def check_linkage_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _latest_run_id(con: duckdb.DuckDBPyConnection) -> str | None:
-    try:
-        row = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
-    except duckdb.Error:
-        return None
-    return None if row is None else str(row[0])
-
-
 def build_families(con: duckdb.DuckDBPyConnection) -> None:
     """`families`: connected components of the family graph (every edge of
     `relationships_resolved`), by min-label propagation in DuckDB. Every person is in
@@ -147,7 +139,6 @@ def build_models(
         "m_wstart": window_start,
         "m_months": non_mobile_age_months,
         "m_cap": residences.COMMUNAL_ADDRESS_PEOPLE,
-        "m_run_id": _latest_run_id(con),
     }
     # The SQL reads its settings through getvariable(), so multi-statement scripts need no
     # string formatting of values.

@@ -456,7 +456,7 @@ def build_flags(con: duckdb.DuckDBPyConnection) -> None:
                    'Neglect concerns are recorded for ' || c.display_name
                    || ' but no Graded Care Profile 2 assessment'
                END AS explanation,
-               fam.family_id, f.link_probability, getvariable('m_run_id')::VARCHAR AS created_run_id,
+               fam.family_id, f.link_probability,
                c.display_name AS child_name, a.display_name AS adult_name
         FROM f
         JOIN m_people c ON c.person_id = f.child_id

@@ -1,4 +1,4 @@
-"""The linkage stage end to end on the committed sample, checked against its ground truth.
+"""`famlink link` end to end on the committed sample, checked against its ground truth.
 
 These run the real pipeline (Splink training included) a few times, so they share runs
 through module-scoped fixtures.
@@ -33,11 +33,19 @@ DATA_TABLES = (
     "record_links",
     "person_records",
     "persons",
+    # written by the models stage, which `famlink link` runs by default
+    "relationships_resolved",
+    "residences",
+    "households",
+    "families",
+    "flags",
+    "flag_evidence",
+    "chronology",
 )
 
 
 def _link(out: Path, *extra: str) -> str:
-    result = CliRunner().invoke(main, ["link", str(JOB), "--out", str(out), "--no-models", *extra])
+    result = CliRunner().invoke(main, ["link", str(JOB), "--out", str(out), *extra])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -79,6 +87,36 @@ def test_no_twins_or_same_named_fathers_and_sons_are_merged(
     assert accuracy.special_pairs_total.get("father_son_same_name", 0) >= 5
     assert accuracy.special_pairs_merged.get("twins", 0) == 0
     assert accuracy.special_pairs_merged.get("father_son_same_name", 0) == 0
+
+
+FLAG_TARGETS = (
+    "unrecorded_male_carer",
+    "unrecorded_non_birthing_partner",
+    "sibling_safeguarding_history",
+    "non_mobile_injury",
+)
+
+
+def test_flag_accuracy_against_the_sample_truth(first_db: duckdb.DuckDBPyConnection) -> None:
+    from models import evaluate_flags
+
+    scores = evaluate_flags(first_db, TRUTH)
+    for flag_type in FLAG_TARGETS:
+        assert scores[flag_type]["detectable"] >= 5, flag_type
+        assert scores[flag_type]["recall"] >= 0.95, (flag_type, scores[flag_type])
+        assert scores[flag_type]["precision"] >= 0.90, (flag_type, scores[flag_type])
+
+
+def test_every_flag_names_its_evidence(first_db: duckdb.DuckDBPyConnection) -> None:
+    bare = first_db.execute(
+        """
+        SELECT f.flag_key FROM flags f
+        ANTI JOIN flag_evidence e ON e.flag_key = f.flag_key AND e.record_id IS NOT NULL
+                                 AND e.agency IS NOT NULL
+        """
+    ).fetchall()
+    assert bare == []
+    assert first_db.execute("SELECT count(*) FROM flags").fetchall()[0][0] > 0
 
 
 def test_nothing_is_lost(first_db: duckdb.DuckDBPyConnection) -> None:

@@ -32,8 +32,8 @@ from visualise_fixtures import (  # tests/ is on sys.path (pytest rootdir-relati
 )
 
 import visualise.data
+import visualise.page
 import visualise.redact
-import visualise.render
 from linkage.cli import main
 from linkage.errors import FamlinkError, OutputError
 from visualise import (
@@ -44,8 +44,8 @@ from visualise import (
     write_views,
 )
 from visualise.graph import edge_groups, layout
+from visualise.page import vis_network_js
 from visualise.redact import Scrubber, age_band, initials
-from visualise.render import vis_network_js
 
 REPO = Path(__file__).resolve().parents[1]
 TIB = person_id("tib")
@@ -198,7 +198,7 @@ def test_missing_models_tables_are_reported(tmp_path: Path) -> None:
 
 
 def test_doctests() -> None:
-    for module in (visualise.redact, visualise.data, visualise.render):
+    for module in (visualise.redact, visualise.data, visualise.page):
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__
 

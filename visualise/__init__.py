@@ -5,8 +5,9 @@ render (:func:`render_family_view`, :func:`render_index` return HTML strings); o
 :func:`write_views` and the CLI write files.
 """
 
-from visualise.data import FamilyViewData, IndexData, family_view_data, flagged_children, index_data
-from visualise.render import child_view_filename, render_family_view, render_index
+from visualise.data import FamilyViewData, IndexData, family_view_data, index_data
+from visualise.family_view import render_family_view
+from visualise.index_view import child_view_filename, render_index
 from visualise.write import write_views
 
 __all__ = [
@@ -14,7 +15,6 @@ __all__ = [
     "IndexData",
     "child_view_filename",
     "family_view_data",
-    "flagged_children",
     "index_data",
     "render_family_view",
     "render_index",

@@ -665,17 +665,6 @@ def _read_households(
     return tuple(replace(h, members=tuple(members[k])) for k, h in households.items()), names
 
 
-def flagged_children(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Person ids of every child with at least one flag, sorted."""
-    require_tables(con, ("flags",))
-    return [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT child_person_id FROM flags ORDER BY child_person_id"
-        ).fetchall()
-    ]
-
-
 def index_data(con: duckdb.DuckDBPyConnection) -> IndexData:
     """Every flagged child with their flag types and agencies, counts, and the run manifest."""
     require_tables(con, INDEX_TABLES)

@@ -12,12 +12,8 @@ import duckdb
 
 from linkage.errors import OutputError
 from visualise.data import family_view_data, index_data
-from visualise.render import (
-    child_view_filename,
-    family_view_filename,
-    render_family_view,
-    render_index,
-)
+from visualise.family_view import render_family_view
+from visualise.index_view import child_view_filename, family_view_filename, render_index
 
 INDEX_NAME = "index.html"
 

@@ -1,43 +1,18 @@
-"""Render views to self-contained HTML strings.
-
-Everything a view shows passes through one :class:`_Presenter`, which applies redaction, so a
-redacted file holds no name or date of birth in any label, tooltip, panel or table. The page is
-the project's own Jinja template (``autoescape=True``) with vis-network inlined from pyvis's
-bundled copy; data reach ``<script>`` only as JSON with ``<``, ``>`` and ``&`` escaped, and a
-Content-Security-Policy with hashes of the page's own script and style forbids everything else
-(no network requests, no inline handlers).
-"""
+"""The family view: one family (or one child's family) as a network, with flags, people,
+households and the chronology as tables underneath."""
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
 import json
-import re
-from collections.abc import Mapping
-from datetime import date
-from importlib import resources
-from typing import Any, TypeVar
+from typing import Any
 
-import jinja2
 from markupsafe import Markup
 
-from linkage import __version__
 from visualise import graph
-from visualise.data import FamilyViewData, IndexData, PersonData
-from visualise.redact import WITHHELD_DOB, WITHHELD_SUMMARY, Scrubber, age_band, initials
-
-T = TypeVar("T")
-
-VIS_NETWORK = ("lib", "vis-9.1.2", "vis-network.min.js")
-
-REDACTION_NOTICE = (
-    "Redacted view for sharing beyond the core team: names are initials, dates of birth are "
-    "age bands (and any date equal to a date of birth is withheld), addresses are withheld, "
-    "chronology summaries and event descriptions (agency free text, which may name anyone) are "
-    "dropped, and known names and dates of birth are removed from flag explanations."
-)
+from visualise.data import FamilyViewData, PersonData
+from visualise.page import asset, probability, render_page, script_json, vis_network_js
+from visualise.present import Presenter
+from visualise.redact import WITHHELD_SUMMARY
 
 RECORD_COLUMNS = ["Agency", "Source", "Record id", "Name as recorded", "Date of birth as recorded"]
 LINK_EVIDENCE_COLUMNS = [
@@ -88,9 +63,6 @@ CHRONOLOGY_COLUMNS = [
     "Summary",
     "Link probability",
 ]
-INDEX_COLUMNS = ["Child", "Age", "Flag types", "Flags", "Agencies", "Weakest link", "Family"]
-INPUT_COLUMNS = ["source", "kind", "path", "rows", "sha256"]
-
 LABEL_MAX = 26  # characters of a name drawn on the canvas; the tooltip has it all
 
 CROWDED_EDGES = 16  # above this many lines, edge labels wait until the reviewer zooms in
@@ -100,204 +72,8 @@ ALSO_DERIVED = "Also follows from their recorded parents (derived)"
 ROLE_TEXT = {"focus_child": "child in focus", "child": "child", "adult": "adult"}
 
 
-# --------------------------------------------------------------------------------------
-# assets and escaping
-
-
-@functools.cache
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("visualise", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-
-
-@functools.cache
-def _asset(name: str) -> str:
-    return (resources.files("visualise") / "templates" / name).read_text(encoding="utf-8")
-
-
-@functools.cache
-def vis_network_js() -> str:
-    """vis-network as bundled inside the installed pyvis package (never fetched)."""
-    path = resources.files("pyvis").joinpath(*VIS_NETWORK)
-    text = path.read_text(encoding="utf-8")
-    lowered = text.lower()
-    if "</script" in lowered or "<!--" in lowered:  # would end the inline <script> early
-        raise RuntimeError(f"{path} cannot be inlined safely")
-    return text
-
-
-def script_json(value: Any) -> Markup:
-    """JSON safe inside ``<script>``: ``<``, ``>``, ``&`` and line separators escaped.
-
-    >>> str(script_json({"name": "</script><b>&"}))
-    '{"name":"\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e\\\\u0026"}'
-    """
-    text = json.dumps(
-        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    )
-    for char, escape in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(char, escape)
-    return Markup(text)
-
-
-def _sha256(text: str) -> str:
-    return (
-        "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
-    )
-
-
-def content_security_policy(scripts: list[str], styles: list[str]) -> str:
-    """A CSP allowing only the page's own inline scripts and styles (by hash): nothing else loads."""
-    return "; ".join(
-        [
-            "default-src 'none'",
-            "script-src " + " ".join(_sha256(s) for s in scripts),
-            "style-src " + " ".join(_sha256(s) for s in styles),
-            "base-uri 'none'",
-            "form-action 'none'",
-        ]
-    )
-
-
-def _render(template: str, *, scripts: list[str], **context: Any) -> str:
-    css = _asset("view.css")
-    return (
-        _env()
-        .get_template(template)
-        .render(
-            csp=content_security_policy(scripts, [css]),
-            css=Markup(css),
-            version=__version__,
-            redaction_notice=REDACTION_NOTICE,
-            **context,
-        )
-    )
-
-
-def _prob(value: float | None) -> str:
-    return "" if value is None else f"{value:.3f}"
-
-
-# --------------------------------------------------------------------------------------
-# presentation (redaction lives here, once)
-
-
-class _Presenter:
-    """Every string a family view shows, redacted or not."""
-
-    def __init__(self, data: FamilyViewData, redact: bool) -> None:
-        self.data = data
-        self.redact = redact
-        self.people = {p.person_id: p for p in data.persons}
-        dobs: set[date] = {p.dob for p in data.persons if p.dob} | {
-            r.dob for p in data.persons for r in p.records if r.dob
-        }
-        self._dob_iso = {d.isoformat() for d in dobs}
-        self.scrub: Scrubber | None = None
-        if redact:
-            names: list[str | None] = []
-            for p in data.persons:
-                names += [p.display_name, p.first_name, p.surname]
-                for r in p.records:
-                    names += [r.first_name, r.middle_names, r.surname]
-            names += list(data.household_names.values())
-            names += [e.person_name for _, entries in data.chronologies for e in entries]
-            raw = [r.dob_raw for p in data.persons for r in p.records]
-            places = [
-                x for p in data.persons for r in p.records for x in (r.address, r.postcode, r.uprn)
-            ]
-            for h in data.households:
-                places.append(h.address)
-                if h.address_key:  # uprn:<UPRN> or addr:<postcode>|<address_clean>
-                    places += h.address_key.partition(":")[2].split("|")
-            self.scrub = Scrubber(names, [*sorted(dobs), *raw], places)
-
-    def name(self, person_id: str | None, fallback: str | None = None) -> str:
-        if person_id is None:
-            return self.free_name(fallback)
-        p = self.people.get(person_id)
-        if p is None:
-            return self.free_name(self.data.household_names.get(person_id) or fallback or person_id)
-        if self.redact:
-            if p.first_name or p.surname:
-                return initials(p.first_name, p.surname)
-            return initials(*p.display_name.split())
-        return p.display_name or person_id
-
-    def free_name(self, name: str | None) -> str:
-        if not name:
-            return ""
-        return initials(*name.split()) if self.redact else name
-
-    def date(self, value: date | str | None) -> str:
-        if value is None or value == "":
-            return ""
-        text = value.isoformat() if isinstance(value, date) else str(value)
-        if self.redact and text[:10] in self._dob_iso:
-            return WITHHELD_DOB
-        return text
-
-    def text(self, value: str | None) -> str:
-        if value is None:
-            return ""
-        return (self.scrub(value) or "") if self.scrub else value
-
-    def content(self, value: T) -> T:
-        """Every string inside ``value`` (lists, dicts) through :meth:`text`.
-
-        Applied to everything a reader sees when redacting, as a last sweep: models' columns
-        can carry names anywhere (e.g. "sibling (derived via <name>)").
-        """
-        if not self.scrub:
-            return value
-        if isinstance(value, str):
-            return self.text(value)  # type: ignore[return-value]
-        if isinstance(value, list):
-            return [self.content(v) for v in value]  # type: ignore[return-value]
-        if isinstance(value, tuple):
-            return tuple(self.content(v) for v in value)  # type: ignore[return-value]
-        if isinstance(value, dict):
-            return {k: self.content(v) for k, v in value.items()}  # type: ignore[return-value]
-        return value
-
-    def visible(self, item: dict[str, Any]) -> dict[str, Any]:
-        """A vis node or edge with its label and tooltip swept (ids, colours, options kept)."""
-        return {k: self.content(v) if k in ("label", "title") else v for k, v in item.items()}
-
-    def dob(self, p: PersonData) -> str:
-        if self.redact:
-            return age_band(p.age_years)
-        if p.dob is None:
-            return "not recorded"
-        return p.dob.isoformat() + (f" (age {p.age_years})" if p.age_years is not None else "")
-
-    def age(self, p: PersonData) -> str:
-        if self.redact:
-            return age_band(p.age_years)
-        return "age unknown" if p.age_years is None else f"age {p.age_years}"
-
-    def recorded_name(self, first: str | None, middle: str | None, surname: str | None) -> str:
-        if self.redact:
-            return initials(first, surname)
-        return " ".join(x for x in (first, middle, surname) if x)
-
-
 def _agencies_text(n: int) -> str:
     return "1 agency" if n == 1 else f"{n} agencies"
-
-
-# --------------------------------------------------------------------------------------
-# family view
 
 
 def _node_style(p: PersonData) -> dict[str, Any]:
@@ -381,7 +157,7 @@ VIS_OPTIONS: dict[str, Any] = {
 
 
 def _people(
-    data: FamilyViewData, show: _Presenter, coords: dict[str, tuple[int, int]]
+    data: FamilyViewData, show: Presenter, coords: dict[str, tuple[int, int]]
 ) -> tuple[list[dict[str, Any]], dict[str, Any], list[list[str]]]:
     """vis nodes, the side panel of each person and the rows of the people table."""
     from pyvis.node import Node
@@ -411,7 +187,7 @@ def _people(
                 "Agencies: " + ("; ".join(p.agencies) or "none"),
                 "" if p.in_primary else "On no primary (children's social care / health) record",
                 f"Named in flag: {flag_note}" if flag_note else "",
-                f"Weakest link in this person: {_prob(p.min_link_probability)}",
+                f"Weakest link in this person: {probability(p.min_link_probability)}",
                 "Click for records by agency",
             ]
             if x
@@ -429,7 +205,7 @@ def _people(
             ["Agencies", "; ".join(p.agencies)],
             ["Primary record", "yes" if p.in_primary else "no — on no primary record"],
             ["Named in flag", flag_note],
-            ["Weakest link", _prob(p.min_link_probability)],
+            ["Weakest link", probability(p.min_link_probability)],
             ["Person id", p.person_id],
         ]
         records = [
@@ -451,7 +227,7 @@ def _people(
                 "; ".join(p.agencies),
                 str(p.n_records),
                 "yes" if p.in_primary else "no",
-                _prob(p.min_link_probability),
+                probability(p.min_link_probability),
                 p.person_id,
             ]
         )
@@ -460,7 +236,7 @@ def _people(
 
 
 def _links(
-    edges: list[graph.EdgeGroup], show: _Presenter, smooth: dict[str, Any]
+    edges: list[graph.EdgeGroup], show: Presenter, smooth: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """vis edges and the side panel (evidence) of each."""
     from pyvis.edge import Edge
@@ -487,7 +263,7 @@ def _links(
                 ("Recorded by: " + "; ".join(e.agencies)) if e.agencies else "",
                 SHARED_ADDRESS if e.shared_address else "",
                 ALSO_DERIVED if e.also_derived else "",
-                f"Weakest person link: {_prob(e.link_probability)}"
+                f"Weakest person link: {probability(e.link_probability)}"
                 if e.link_probability is not None
                 else "",
                 "Click for the evidence",
@@ -545,7 +321,7 @@ def _links(
                 ["Same address", SHARED_ADDRESS if e.shared_address else ""],
                 ["Also derived", ALSO_DERIVED if e.also_derived else ""],
                 ["Dates", "; ".join(f"{s or '?'} to {t or 'now'}" for s, t in dates if s or t)],
-                ["Weakest person link", _prob(e.link_probability)],
+                ["Weakest person link", probability(e.link_probability)],
             ],
             "evidence": evidence,
         }
@@ -553,7 +329,7 @@ def _links(
     return vis_edges, links_panel
 
 
-def _flags(data: FamilyViewData, show: _Presenter) -> list[dict[str, Any]]:
+def _flags(data: FamilyViewData, show: Presenter) -> list[dict[str, Any]]:
     flags = []
     for f in data.flags:
         flags.append(
@@ -563,7 +339,7 @@ def _flags(data: FamilyViewData, show: _Presenter) -> list[dict[str, Any]]:
                 "child": show.name(f.child_person_id),
                 "adult": show.name(f.adult_person_id) if f.adult_person_id else "",
                 "explanation": show.text(f.explanation),
-                "link_probability": _prob(f.link_probability),
+                "link_probability": probability(f.link_probability),
                 "evidence": [
                     [
                         str(ev.item_no),
@@ -580,7 +356,7 @@ def _flags(data: FamilyViewData, show: _Presenter) -> list[dict[str, Any]]:
                             if show.redact and ev.kind == "event"
                             else show.text(ev.description)
                         ),
-                        _prob(ev.link_probability),
+                        probability(ev.link_probability),
                     ]
                     for ev in f.evidence
                 ],
@@ -590,7 +366,7 @@ def _flags(data: FamilyViewData, show: _Presenter) -> list[dict[str, Any]]:
     return flags
 
 
-def _households(data: FamilyViewData, show: _Presenter) -> list[dict[str, Any]]:
+def _households(data: FamilyViewData, show: Presenter) -> list[dict[str, Any]]:
     households = []
     for h in data.households:
         where = (
@@ -618,7 +394,7 @@ def _households(data: FamilyViewData, show: _Presenter) -> list[dict[str, Any]]:
     return households
 
 
-def _chronologies(data: FamilyViewData, show: _Presenter) -> list[dict[str, Any]]:
+def _chronologies(data: FamilyViewData, show: Presenter) -> list[dict[str, Any]]:
     chronologies = []
     for child_id, entries in data.chronologies:
         chronologies.append(
@@ -642,7 +418,7 @@ def _chronologies(data: FamilyViewData, show: _Presenter) -> list[dict[str, Any]
                         (c.event_type or "").replace("_", " "),
                         c.role or "",
                         WITHHELD_SUMMARY if show.redact else (c.summary or ""),
-                        _prob(c.link_probability),
+                        probability(c.link_probability),
                     ]
                     for c in entries
                 ],
@@ -663,7 +439,7 @@ def render_family_view(data: FamilyViewData, *, redact: bool = False) -> str:
         Initials for names and age bands for dates of birth everywhere in the page, addresses
         withheld, agency free text (chronology summaries, event descriptions) dropped.
     """
-    show = _Presenter(data, redact)
+    show = Presenter(data, redact)
     edges = graph.edge_groups(data)
     coords = graph.layout(data, edges)
     smooth = graph.edge_smoothness(edges, coords)
@@ -711,8 +487,8 @@ def render_family_view(data: FamilyViewData, *, redact: bool = False) -> str:
         "evidence_columns": LINK_EVIDENCE_COLUMNS,
     }
     vis_js = vis_network_js()
-    app_js = _asset("family.js")
-    return _render(
+    app_js = asset("family.js")
+    return render_page(
         "family.html.j2",
         scripts=[vis_js, app_js],
         title=title,
@@ -735,127 +511,5 @@ def render_family_view(data: FamilyViewData, *, redact: bool = False) -> str:
         run=run,
         payload=script_json(payload),
         vis_js=Markup(vis_js),
-        app_js=Markup(app_js),
-    )
-
-
-# --------------------------------------------------------------------------------------
-# index
-
-
-def child_view_filename(child_id: str) -> str:
-    """The file name of a child's view inside the views folder."""
-    return f"child-{_safe_id(child_id)}.html"
-
-
-def family_view_filename(family_id: str) -> str:
-    return f"family-{_safe_id(family_id)}.html"
-
-
-def _safe_id(value: str) -> str:
-    if (
-        value
-        and len(value) <= 64
-        and all(c.isascii() and (c.isalnum() or c in "-_") for c in value)
-    ):
-        return value
-    return "x" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
-
-
-_RELATIVE_HTML = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.html")
-_BAND_ORDER = {"under 1": 0, "1–4": 1, "5–9": 5, "10–15": 10, "16–17": 16}
-
-
-def render_index(
-    data: IndexData, *, redact: bool = False, hrefs: Mapping[str, str] | None = None
-) -> str:
-    """The index of flagged children as one self-contained HTML string.
-
-    ``hrefs`` maps a child's person id to the (relative) link of their view; by default
-    :func:`child_view_filename`.
-    """
-    from visualise.data import age_on
-
-    rows = []
-    payload = []
-    agencies: set[str] = set()
-    for r in data.rows:
-        age = age_on(r.dob, data.reference_date)
-        if redact:
-            name = (
-                initials(r.first_name, r.surname)
-                if r.first_name or r.surname
-                else initials(*r.display_name.split())
-            )
-            age_text = age_band(age)
-            age_sort = (
-                ""
-                if age is None
-                else str(_BAND_ORDER.get(age_text, age_text.rstrip("+").split("–")[0]))
-            )
-        else:
-            name = r.display_name or r.child_person_id
-            age_text = (
-                "age unknown"
-                if age is None
-                else f"{age} (born {r.dob.isoformat()})"
-                if r.dob
-                else ""
-            )
-            age_sort = (
-                ""
-                if r.dob is None or data.reference_date is None
-                else str((data.reference_date - r.dob).days)
-            )
-        href = (hrefs or {}).get(r.child_person_id) or child_view_filename(r.child_person_id)
-        if not _RELATIVE_HTML.fullmatch(href):
-            raise ValueError(f"view links must be relative .html file names, not {href!r}")
-        rows.append(
-            {
-                "name": name,
-                "sort_name": name.casefold(),
-                "href": href,
-                "age": age_text,
-                "age_sort": age_sort,
-                "flag_types": ", ".join(t.replace("_", " ") for t in r.flag_types),
-                "n_flags": r.n_flags,
-                "agencies": "; ".join(r.agencies),
-                "link_probability": _prob(r.min_link_probability),
-                "family_id": r.family_id or "",
-            }
-        )
-        payload.append({"flag_types": list(r.flag_types), "agencies": list(r.agencies)})
-        agencies.update(r.agencies)
-    run = None
-    if data.run:
-        hidden = data.run.personal_fields if redact else frozenset()
-        run = {
-            "fields": [(k, v) for k, v in data.run.fields if k not in hidden],
-            "inputs": [[str(i.get(c, "")) for c in INPUT_COLUMNS] for i in data.run.inputs],
-        }
-    app_js = _asset("index.js")
-    n_children = len(data.rows)
-    return _render(
-        "index.html.j2",
-        scripts=[app_js],
-        title="famlink — children with flags",
-        subtitle=" · ".join(
-            x
-            for x in [
-                f"{n_children} {'child' if n_children == 1 else 'children'} with "
-                f"{sum(n for _, n, _ in data.flag_type_counts)} flags",
-                f"reference date {data.reference_date.isoformat()}" if data.reference_date else "",
-            ]
-            if x
-        ),
-        redacted=redact,
-        counts=[(t.replace("_", " "), n, c) for t, n, c in data.flag_type_counts],
-        flag_options=[(t, t.replace("_", " ")) for t, _, _ in data.flag_type_counts],
-        agency_options=sorted(agencies),
-        columns=INDEX_COLUMNS,
-        rows=rows,
-        run=run,
-        input_columns=INPUT_COLUMNS,
-        payload=script_json(payload),
         app_js=Markup(app_js),
     )
