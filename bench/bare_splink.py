@@ -45,7 +45,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
 
     meter.mark("load")
-    con = duckdb.connect()
+    if args.database == "file":  # as famlink does: Splink's working tables go to a database file
+        db_file = out / "bare.duckdb"
+        db_file.unlink(missing_ok=True)
+        con = duckdb.connect(str(db_file))
+    else:
+        con = duckdb.connect()
+    if args.threads:
+        con.execute(f"SET threads = {int(args.threads)}")
+    if args.memory_limit:
+        con.execute("SET memory_limit = ?", [args.memory_limit])
     con.execute("ATTACH ? AS famlink (READ_ONLY)", [str(args.db)])
     sources = [r[0] for r in con.execute(
         "SELECT DISTINCT source FROM famlink.source_records ORDER BY 1").fetchall()]
@@ -76,10 +85,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     meter.mark("write_untimed")
     pairs = con.execute(f"SELECT count(*) FROM {predictions.physical_name}").fetchall()[0][0]  # noqa: S608
     literal = "'" + str(out / "clusters.parquet").replace("'", "''") + "'"
-    con.execute(
-        f"COPY (SELECT source_dataset AS source, unique_id AS record_id, cluster_id AS person_id "
-        f"FROM {clusters.physical_name}) TO {literal} (FORMAT parquet)"  # noqa: S608
-    )
+    columns = "source_dataset AS source, unique_id AS record_id, cluster_id AS person_id"
+    copy_sql = f"COPY (SELECT {columns} FROM {clusters.physical_name}) TO {literal} (FORMAT parquet)"  # noqa: S608
+    con.execute(copy_sql)
     records, persons = con.execute(
         f"SELECT count(*), count(DISTINCT cluster_id) FROM {clusters.physical_name}"  # noqa: S608
     ).fetchall()[0]
@@ -88,6 +96,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         [job.linkage.match_threshold],
     ).fetchall()[0][0]
     (out / "model.json").write_text(json.dumps(linker.misc.save_model_to_json(), indent=2), encoding="utf-8")
+    settings = dict(con.execute(
+        "SELECT name, value FROM duckdb_settings() WHERE name IN ('threads', 'memory_limit', 'temp_directory')"
+    ).fetchall())
     con.close()
     report = meter.report()
     timed = ("load", "register", "train", "predict", "cluster")
@@ -101,6 +112,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "pairs_scored": pairs,
         "links_kept": links_kept,
         "sources": sources,
+        "database": args.database,
+        "duckdb_settings": settings,
     }
 
 
@@ -149,6 +162,11 @@ def main() -> int:
     p_run.add_argument("--job", required=True, help="the job file (seed, link_floor, match_threshold)")
     p_run.add_argument("--out", required=True, help="folder for clusters.parquet and model.json")
     p_run.add_argument("--result", required=True, help="JSON file for timings and per-phase RSS")
+    p_run.add_argument("--database", choices=("memory", "file"), default="memory",
+                       help="Splink's DuckDB: in-memory (default, what a bare Splink user gets from "
+                       "DuckDBAPI()) or a database file in --out (what famlink does)")
+    p_run.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: DuckDB's)")
+    p_run.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 2GB (default: DuckDB's)")
     p_score = sub.add_parser("score", help="accuracy of bare Splink's clusters against the truth")
     p_score.add_argument("--db", required=True)
     p_score.add_argument("--clusters", required=True)

@@ -173,9 +173,15 @@ def evaluate(out_dir: Path, truth_dir: Path, fmt: str) -> None:
     rows = [(k, v) for k, v in result["linkage"].items() if not isinstance(v, dict)]
     for kind, n in result["linkage"]["special_pairs_total"].items():
         rows.append((f"{kind} merged", f"{result['linkage']['special_pairs_merged'].get(kind, 0)} of {n}"))
-    for flag_type, scores in sorted(result.get("flags", {}).items()):
-        if isinstance(scores, dict):
-            rows.append((f"flag {flag_type}", ", ".join(f"{k} {v}" for k, v in scores.items())))
+    flag_scores = result.get("flags", {})
+    assert isinstance(flag_scores, dict)
+    for flag_type, scores in sorted(flag_scores.items()):
+        if isinstance(scores, dict) and "precision" in scores:
+            rows.append((
+                f"flag {flag_type}",
+                f"precision {scores['precision']}, recall {scores['recall']} "
+                f"(raised {scores['raised']}, detectable {scores['detectable']})",
+            ))
     echo_rows(["measure", "value"], rows, fmt)
 
 

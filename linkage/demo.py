@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -68,14 +69,17 @@ def demo(out_dir: Path) -> None:
             f"twins merged {lk['special_pairs_merged'].get('twins', 0)}, "
             f"fathers/sons merged {lk['special_pairs_merged'].get('father_son_same_name', 0)}"
         )
-    _show_flags_and_chronology(out_dir)
+    flag_scores = scores.get("flags", {}) if scores else {}
+    assert isinstance(flag_scores, dict)
+    child = _show_flags_and_chronology(out_dir, flag_scores) or "ID"
     click.echo("")
     click.echo("Where to look next:")
     if views:
         click.echo(f"  open {views}   (offline family network views)")
-    click.echo(f"  famlink flags {out_dir}                     # every flag, with its explanation")
-    click.echo(f"  famlink chronology {out_dir} --child ID     # a child's multi-agency chronology")
-    click.echo(f"  famlink export {out_dir} quarantine         # rows that could not be used, with reasons")
+    click.echo(f"  famlink flags {out_dir}                       # every flag, with its explanation")
+    click.echo(f"  famlink chronology {out_dir} --child {child}  # one child's multi-agency chronology")
+    click.echo(f"  famlink family {out_dir} --person {child}     # the people and households around them")
+    click.echo(f"  famlink export {out_dir} quarantine           # rows that could not be used, with reasons")
     click.echo(f"  famlink evaluate {out_dir} --truth {truth}")
 
 
@@ -98,20 +102,27 @@ def _write_views(out_dir: Path) -> Path | None:
     return index if index.exists() else None
 
 
-def _show_flags_and_chronology(out_dir: Path) -> None:
+def _show_flags_and_chronology(out_dir: Path, flag_scores: dict[str, Any]) -> str | None:
+    """Print flag counts and one flagged child's first chronology entries; return the child."""
     from linkage.cli_common import open_output, render_rows
 
     con = open_output(out_dir)
     try:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "flags" not in tables:
-            return
+            return None
         counts = con.execute(
             "SELECT flag_type, count(*) FROM flags GROUP BY 1 ORDER BY 1"
         ).fetchall()
         click.echo("  Flags raised (rules with evidence, not scores):")
         for flag_type, n in counts:
-            click.echo(f"    {flag_type:<34} {n:>5}")
+            score = flag_scores.get(flag_type)
+            against_truth = (
+                f"   precision {score['precision']:.2f}, recall {score['recall']:.2f} against the truth"
+                if isinstance(score, dict) and "precision" in score
+                else ""
+            )
+            click.echo(f"    {flag_type:<34} {n:>5}{against_truth}")
         example = con.execute(
             """
             SELECT f.child_person_id, p.display_name, f.explanation
@@ -121,7 +132,7 @@ def _show_flags_and_chronology(out_dir: Path) -> None:
             """
         ).fetchall()
         if not example or "chronology" not in tables:
-            return
+            return None
         child, name, explanation = example[0]
         click.echo("")
         click.echo(f"  Example: {name} ({child}) — {explanation}")
@@ -136,5 +147,6 @@ def _show_flags_and_chronology(out_dir: Path) -> None:
         click.echo("  Chronology (first entries):")
         for line in text.splitlines():
             click.echo(f"    {line}")
+        return str(child)
     finally:
         con.close()

@@ -24,7 +24,7 @@ from linkage.link import LinkResult, link_records
 
 Progress = Callable[[str], None]
 
-# Tables the linkage stage rewrites on every run; `runs` (and, later, audit decisions) persist.
+# The data tables the linkage stage writes (rewritten every run); `runs` persists across runs.
 LINKAGE_TABLES = (
     "source_records",
     "quarantine",

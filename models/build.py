@@ -13,7 +13,7 @@ from linkage.errors import OutputError
 from models import chronology, edges, flags, residences
 from models.graph import months_before
 
-LINKAGE_TABLES = ("source_records", "person_records", "persons", "relationships", "events")
+INPUT_TABLES = ("source_records", "person_records", "persons", "relationships", "events")
 MODELS_TABLES = (
     "relationships_resolved",
     "residences",
@@ -64,7 +64,7 @@ def check_linkage_tables(con: duckdb.DuckDBPyConnection) -> None:
     present = {
         row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     }
-    missing = [t for t in LINKAGE_TABLES if t not in present]
+    missing = [t for t in INPUT_TABLES if t not in present]
     if missing:
         raise OutputError(
             f"the database has no {', '.join(missing)} table(s) from linkage",

@@ -17,31 +17,15 @@ from click.testing import CliRunner
 from linkage.cli import main
 from linkage.evaluate import linkage_accuracy
 from linkage.manifest import sha256_file
+from linkage.pipeline import LINKAGE_TABLES
+from models.build import MODELS_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = ROOT / "sample_data" / "job.toml"
 TRUTH = ROOT / "sample_data" / "_truth"
 
-DATA_TABLES = (
-    "source_records",
-    "quarantine",
-    "nulled_values",
-    "unmapped_codes",
-    "reconciliation",
-    "relationships",
-    "events",
-    "record_links",
-    "person_records",
-    "persons",
-    # written by the models stage, which `famlink link` runs by default
-    "relationships_resolved",
-    "residences",
-    "households",
-    "families",
-    "flags",
-    "flag_evidence",
-    "chronology",
-)
+# Every data table; the run logs (`runs`, `models_run`) record times and are excluded.
+DATA_TABLES = [*LINKAGE_TABLES, *(t for t in MODELS_TABLES if t != "models_run")]
 
 
 def _link(out: Path, *extra: str) -> str:
