@@ -39,9 +39,33 @@ def _wrap(module: Any, name: str, before: str | None, after: str | None) -> None
     setattr(module, name, wrapper)
 
 
+class _DuckdbWithSettings:
+    """Stands in for the ``duckdb`` module inside ``linkage.pipeline`` only: ``connect`` applies
+    the given settings, everything else is duckdb's own."""
+
+    def __init__(self, settings: list[tuple[str, ...]]) -> None:
+        self._settings = settings
+
+    def __getattr__(self, name: str) -> Any:
+        import duckdb
+
+        return getattr(duckdb, name)
+
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        import duckdb
+
+        con = duckdb.connect(*args, **kwargs)
+        for name, value in self._settings:
+            con.execute(f"SET {name} = ?", [value])
+        return con
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--result", required=True, help="JSON file for timings and per-phase RSS")
+    parser.add_argument("--duckdb-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="experiment: SET this on famlink's output-database connection right "
+                        "after it is opened (e.g. memory_limit=3GB, threads=1); repeatable")
     parser.add_argument("famlink_args", nargs=argparse.REMAINDER, help="-- then famlink's arguments")
     args = parser.parse_args()
     famlink_args = [a for a in args.famlink_args if a != "--"] if args.famlink_args[:1] == ["--"] else args.famlink_args
@@ -65,6 +89,9 @@ def main() -> int:
     except ImportError:
         pass
 
+    if args.duckdb_set:
+        pipeline.duckdb = _DuckdbWithSettings([tuple(kv.split("=", 1)) for kv in args.duckdb_set])
+
     captured: dict[str, Any] = {}
     run_link = pipeline.run_link
 
@@ -80,7 +107,8 @@ def main() -> int:
     METER.mark("exit")
 
     summary = captured.get("summary")
-    result: dict[str, Any] = {"argv": ["famlink", *famlink_args], **METER.report()}
+    result: dict[str, Any] = {
+        "argv": ["famlink", *famlink_args], "duckdb_set": args.duckdb_set, **METER.report()}
     if summary is not None:
         result.update(
             timings={k: round(v, 3) for k, v in summary.timings.items()},

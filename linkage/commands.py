@@ -170,9 +170,11 @@ def evaluate(out_dir: Path, truth_dir: Path, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
         return
-    rows = [(k, v) for k, v in result["linkage"].items() if not isinstance(v, dict)]
-    for kind, n in result["linkage"]["special_pairs_total"].items():
-        rows.append((f"{kind} merged", f"{result['linkage']['special_pairs_merged'].get(kind, 0)} of {n}"))
+    linkage = result["linkage"]
+    assert isinstance(linkage, dict)
+    rows: list[tuple[str, object]] = [(k, v) for k, v in linkage.items() if not isinstance(v, dict)]
+    for kind, n in linkage["special_pairs_total"].items():
+        rows.append((f"{kind} merged", f"{linkage['special_pairs_merged'].get(kind, 0)} of {n}"))
     flag_scores = result.get("flags", {})
     assert isinstance(flag_scores, dict)
     for flag_type, scores in sorted(flag_scores.items()):
@@ -191,12 +193,11 @@ def evaluate_run(out_dir: Path, truth_dir: Path) -> dict[str, object]:
     con = open_output(out_dir)
     try:
         result: dict[str, object] = {"linkage": linkage_accuracy(con, Path(truth_dir)).as_dict()}
-        try:
-            from models import evaluate_flags
-        except ImportError:  # the models stage is optional for linkage-only runs
-            evaluate_flags = None
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if evaluate_flags is not None and "flags" in tables and (Path(truth_dir) / "expected_flags.csv").exists():
+        # A linkage-only run (--no-models) has no flags to score.
+        if "flags" in tables and (Path(truth_dir) / "expected_flags.csv").exists():
+            from models import evaluate_flags
+
             result["flags"] = evaluate_flags(con, Path(truth_dir))
     finally:
         con.close()

@@ -58,7 +58,7 @@ def build_linker(
         table = f"__famlink_splink_input_{source}"
         con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {splink_model.splink_input_sql()}', [source])
         frames.append(db_api.register(table, dataset_display_name=source, table_name=f"__famlink_in_{source}"))
-    link_type = "link_and_dedupe" if len(frames) > 1 else "dedupe_only"
+    link_type: splink_model.LinkType = "link_and_dedupe" if len(frames) > 1 else "dedupe_only"
     if model is not None:
         try:
             loaded = json.loads(Path(model).read_text(encoding="utf-8"))

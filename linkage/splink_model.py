@@ -12,13 +12,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import ColumnExpression, Linker, SettingsCreator, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.blocking_rule_library import CustomRule
+from splink.internals.comparison_creator import ComparisonCreator
+
+LinkType = Literal["link_only", "link_and_dedupe", "dedupe_only"]
 
 # The columns each source is registered with: one row per used people record.
 SPLINK_INPUT_COLUMNS_SQL = """
@@ -121,7 +124,7 @@ def _name_comparison(column: str, other: str, label: str) -> cl.CustomComparison
     )
 
 
-def comparisons() -> list[cl.ComparisonCreator]:
+def comparisons() -> list[ComparisonCreator]:
     """The comparisons, built from Splink's comparison library."""
     return [
         _name_comparison("first_name", "surname", "First name (nicknames resolved)"),
@@ -156,13 +159,16 @@ def blocking_rules() -> list[BlockingRuleCreator]:
     ]
 
 
-def settings(*, link_type: str = "link_and_dedupe") -> SettingsCreator:
+def settings(*, link_type: LinkType = "link_and_dedupe") -> SettingsCreator:
     """The Splink settings famlink trains: comparisons and blocking rules above."""
+    # Splink's signature takes lists of "creator or dict"; ours are all creators.
+    comparison_list: list[ComparisonCreator | dict[str, Any]] = [*comparisons()]
+    rule_list: list[BlockingRuleCreator | dict[str, Any]] = [*blocking_rules()]
     return SettingsCreator(
         link_type=link_type,
         unique_id_column_name="unique_id",
-        comparisons=comparisons(),
-        blocking_rules_to_generate_predictions=blocking_rules(),
+        comparisons=comparison_list,
+        blocking_rules_to_generate_predictions=rule_list,
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=[],
