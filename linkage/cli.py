@@ -22,12 +22,13 @@ def main() -> None:
 
 
 def _register() -> None:
+    from linkage.cli_review import COMMANDS as review_commands
     from linkage.commands import COMMANDS as linkage_commands
     from linkage.demo import demo
     from models.cli import COMMANDS as model_commands
     from visualise.cli import COMMANDS as view_commands
 
-    for command in [demo, *linkage_commands, *model_commands, *view_commands]:
+    for command in [demo, *linkage_commands, *review_commands, *model_commands, *view_commands]:
         main.add_command(command)
 
 

@@ -36,6 +36,18 @@ def print_run_summary(summary: object) -> None:
         f"{link.clusters_split} cluster(s) split because they held records known to be"
         " different people: different NHS numbers, or related to each other)."
     )
+    changes = link.person_changes
+    if changes is not None and (changes.unchanged or changes.changed or changes.gone):
+        progress(
+            f"Person ids carried forward from the previous run: {changes.unchanged:,} unchanged, "
+            f"{changes.changed:,} with records added or removed, {changes.merged:,} formed by merging, "
+            f"{changes.split:,} split, {changes.new:,} new, {changes.gone:,} gone (table person_changes)."
+        )
+    if link.decisions_in_force:
+        progress(
+            "Reviewers' decisions applied: "
+            + ", ".join(f"{n} {kind}" for kind, n in sorted(link.decisions_in_force.items()))
+        )
     progress(
         f"Model {'trained and ' if link.model_trained else ''}saved: {link.model_path}"
     )

@@ -16,7 +16,7 @@ import duckdb
 from splink import DuckDBAPI, Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from linkage import splink_model
+from linkage import review, splink_model, stable_ids
 from linkage.clusters import person_id_for, split_conflicting_clusters
 from linkage.errors import FamlinkError
 
@@ -28,6 +28,9 @@ PROBABILITY_DIGITS = 10
 # instead, and the trained model itself is saved as model.json.
 SPLINK_LOG_LEVEL = logging.ERROR
 
+# A reviewer's "same person" outranks any evidence the model can weigh.
+MUST_LINK_WEIGHT = 1000.0
+
 
 @dataclass
 class LinkResult:
@@ -38,6 +41,8 @@ class LinkResult:
     links_kept: int
     persons: int
     clusters_split: int
+    person_changes: stable_ids.PersonChanges | None = None
+    decisions_in_force: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -46,9 +51,13 @@ def _sources(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def build_linker(
-    con: duckdb.DuckDBPyConnection, *, model: Path | None
+    con: duckdb.DuckDBPyConnection, *, model: Path | None, keep_comparison_details: bool = False
 ) -> tuple[Linker, DuckDBAPI, list[SplinkDataFrame]]:
-    """Register each source's records with Splink and build the linker (settings or model)."""
+    """Register each source's records with Splink and build the linker (settings or model).
+
+    ``keep_comparison_details`` keeps the compared values and each comparison's weight in
+    the output, which Splink's waterfall (``famlink explain``) needs.
+    """
     sources = _sources(con)
     if not sources:
         raise FamlinkError("no usable people records in any source; nothing to link")
@@ -65,6 +74,9 @@ def build_linker(
         except (OSError, ValueError) as err:
             raise FamlinkError(f"cannot read the saved model: {err}", file=str(model)) from err
         loaded["link_type"] = link_type
+        if keep_comparison_details:
+            loaded["retain_matching_columns"] = True
+            loaded["retain_intermediate_calculation_columns"] = True
         linker = Linker(frames if len(frames) > 1 else frames[0], loaded, SPLINK_LOG_LEVEL)
     else:
         linker = Linker(
@@ -83,13 +95,17 @@ def link_records(
     match_threshold: float,
     link_floor: float,
     model: Path | None = None,
-    cannot_link_sql: str | None = None,
-    timer: object | None = None,
 ) -> LinkResult:
-    """Train (or load) the model, predict, cluster, and write the linkage tables."""
+    """Train (or load) the model, predict, cluster, and write the linkage tables.
+
+    Person ids are carried forward from the previous run in the same database, and the
+    reviewers' decisions in ``link_decisions`` are applied as must- and cannot-links.
+    """
     import time
 
     timings: dict[str, float] = {}
+    stable_ids.snapshot_previous(con)
+    review.ensure_table(con)
     t0 = time.perf_counter()
     linker, db_api, frames = build_linker(con, model=model)
     if model is None:
@@ -125,7 +141,13 @@ def link_records(
     pairs_scored = con.execute("SELECT count(*) FROM record_links").fetchall()[0][0]
 
     t0 = time.perf_counter()
-    clusters_split = _cluster(con, match_threshold=match_threshold, cannot_link_sql=cannot_link_sql)
+    clusters_split = _cluster(
+        con,
+        match_threshold=match_threshold,
+        cannot_link_sql=review.CANNOT_LINK_SQL,
+        must_link_sql=review.MUST_LINK_SQL,
+    )
+    changes = stable_ids.carry_forward(con)
     _write_persons(con)
     timings["cluster"] = time.perf_counter() - t0
 
@@ -135,6 +157,9 @@ def link_records(
     links_kept = con.execute(
         "SELECT count(*) FROM record_links WHERE match_probability >= ?", [match_threshold]
     ).fetchall()[0][0]
+    decisions_in_force = dict(con.execute(
+        f"SELECT decision, count(*) FROM ({review.LATEST_DECISIONS_SQL}) GROUP BY 1"  # noqa: S608
+    ).fetchall())
     return LinkResult(
         model_path=model_path,
         model_trained=model is None,
@@ -143,6 +168,8 @@ def link_records(
         links_kept=links_kept,
         persons=persons,
         clusters_split=clusters_split,
+        person_changes=changes,
+        decisions_in_force=decisions_in_force,
         timings=timings,
     )
 
@@ -214,13 +241,17 @@ BUILT_IN_CANNOT_LINK_SQL = """
 
 
 def _cluster(
-    con: duckdb.DuckDBPyConnection, *, match_threshold: float, cannot_link_sql: str | None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    match_threshold: float,
+    cannot_link_sql: str,
+    must_link_sql: str,
 ) -> int:
-    """Connected components over links at/above the threshold, then cannot-link splits.
+    """Connected components over links at/above the threshold (plus must-links), then
+    clusters holding a cannot-link pair are rebuilt without their weakest links.
 
-    Components are found in DuckDB (a union-find by iterated min-label propagation would be
-    hand-written; Splink's own clustering works on its predictions table, so we use the
-    standalone function on our ``record_links``).
+    Components come from Splink's own clustering function, run on ``record_links``.
+    Returns the number of clusters rebuilt.
     """
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
@@ -230,14 +261,26 @@ def _cluster(
         SELECT source || ':' || record_id AS node_id, source, record_id FROM source_records
         """
     )
+    # Every link the clustering may use, with the weight that orders them when a cluster
+    # must be rebuilt: the model's links at/above the threshold, and reviewers' must-links,
+    # which outrank any model evidence.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __famlink_links AS
+        SELECT source_l, record_id_l, source_r, record_id_r, match_weight, match_probability
+        FROM record_links WHERE match_probability >= ?
+        UNION ALL
+        SELECT *, {MUST_LINK_WEIGHT}, 1.0 FROM ({must_link_sql})
+        """,  # noqa: S608 - famlink's own SQL
+        [match_threshold],
+    )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE __famlink_edges AS
         SELECT source_l || ':' || record_id_l AS node_id_l, source_r || ':' || record_id_r AS node_id_r,
                match_probability
-        FROM record_links WHERE match_probability >= ?
-        """,
-        [match_threshold],
+        FROM __famlink_links
+        """
     )
     db_api = DuckDBAPI(con)
     clustered = cluster_pairwise_predictions_at_threshold(
@@ -264,9 +307,7 @@ def _cluster(
         SELECT source, record_id, cluster_id AS person_id FROM __famlink_clusters
         """
     )
-    conflict_sql = BUILT_IN_CANNOT_LINK_SQL
-    if cannot_link_sql:
-        conflict_sql = f"{conflict_sql} UNION {cannot_link_sql}"
+    conflict_sql = f"{BUILT_IN_CANNOT_LINK_SQL} UNION {cannot_link_sql}"
     conflicts = [((a, b), (c, d)) for a, b, c, d in con.execute(conflict_sql).fetchall()]
     parts_by_cluster: dict[str, list[list[tuple[str, str]]]] = {}
     if conflicts:
@@ -286,13 +327,12 @@ def _cluster(
         links = con.execute(
             """
             SELECT l.source_l, l.record_id_l, l.source_r, l.record_id_r, l.match_weight
-            FROM record_links l
+            FROM __famlink_links l
             JOIN person_records a ON a.source = l.source_l AND a.record_id = l.record_id_l
             JOIN person_records b ON b.source = l.source_r AND b.record_id = l.record_id_r
             WHERE a.person_id = b.person_id AND list_contains(?, a.person_id)
-              AND l.match_probability >= ?
             """,
-            [cids, match_threshold],
+            [cids],
         ).fetchall()
         unanchored = con.execute(
             """

@@ -14,6 +14,7 @@ import duckdb
 from linkage.cli_common import FORMATS, echo_rows, format_option, open_output, user_errors
 from linkage.errors import FamlinkError, OutputError
 from models import chronology as chronology_mod
+from models.cli_audit import audit as audit_group
 from models.flags import FLAG_TYPES
 from models.graph import adults_around, household_at, read_family_graph, relations
 from models.profile import COLUMNS as PROFILE_COLUMNS
@@ -314,4 +315,6 @@ def profile_command(out_dir: str, fmt: str) -> None:
     echo_rows(PROFILE_COLUMNS, [[r[c] for c in PROFILE_COLUMNS] for r in rows], fmt)
 
 
-COMMANDS: list[click.Command] = [flags_command, chronology_command, family_command, profile_command]
+COMMANDS: list[click.Command] = [
+    flags_command, chronology_command, family_command, profile_command, audit_group
+]
