@@ -41,6 +41,8 @@ class PhaseMeter:
         self.peaks: dict[str, int] = {}
         self._stop = threading.Event()
         self._interval = interval
+        # run_bench.py reads this file to say which phase a step was in if it had to kill it.
+        self._progress = os.environ.get("BENCH_PROGRESS_FILE")
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -68,6 +70,11 @@ class PhaseMeter:
             self._phase = phase
             self._phase_t0, self._phase_cpu0 = now, cpu
         self._sample()
+        if self._progress:
+            with self._lock:
+                done = [{"phase": p, "seconds": round(self.seconds[p], 3), "peak_rss_bytes": self.peaks.get(p, 0)}
+                        for p in self.order]
+            write_json(self._progress, {"current_phase": phase, "done": done})
 
     def report(self) -> dict[str, Any]:
         self.mark("end")

@@ -51,10 +51,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         con = duckdb.connect(str(db_file))
     else:
         con = duckdb.connect()
-    if args.threads:
-        con.execute(f"SET threads = {int(args.threads)}")
-    if args.memory_limit:
-        con.execute("SET memory_limit = ?", [args.memory_limit])
+    for name, value in (kv.split("=", 1) for kv in args.duckdb_set):
+        con.execute(f"SET {name} = ?", [value])
     con.execute("ATTACH ? AS famlink (READ_ONLY)", [str(args.db)])
     sources = [r[0] for r in con.execute(
         "SELECT DISTINCT source FROM famlink.source_records ORDER BY 1").fetchall()]
@@ -97,7 +95,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ).fetchall()[0][0]
     (out / "model.json").write_text(json.dumps(linker.misc.save_model_to_json(), indent=2), encoding="utf-8")
     settings = dict(con.execute(
-        "SELECT name, value FROM duckdb_settings() WHERE name IN ('threads', 'memory_limit', 'temp_directory')"
+        "SELECT name, value FROM duckdb_settings() "
+        "WHERE name IN ('threads', 'memory_limit', 'temp_directory', 'preserve_insertion_order')"
     ).fetchall())
     con.close()
     report = meter.report()
@@ -165,8 +164,8 @@ def main() -> int:
     p_run.add_argument("--database", choices=("memory", "file"), default="memory",
                        help="Splink's DuckDB: in-memory (default, what a bare Splink user gets from "
                        "DuckDBAPI()) or a database file in --out (what famlink does)")
-    p_run.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: DuckDB's)")
-    p_run.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 2GB (default: DuckDB's)")
+    p_run.add_argument("--duckdb-set", action="append", default=[], metavar="NAME=VALUE",
+                       help="DuckDB setting, e.g. memory_limit=3GB or threads=1 (repeatable)")
     p_score = sub.add_parser("score", help="accuracy of bare Splink's clusters against the truth")
     p_score.add_argument("--db", required=True)
     p_score.add_argument("--clusters", required=True)

@@ -10,8 +10,41 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from _common import PhaseMeter, write_json
+
+# build_models' steps, by the module attribute it calls them through: each becomes a phase
+# ("models:<function>") so the peak RSS of each step is known.
+SUBSTEPS = {
+    "models.edges": ("build_record_probability", "build_recorded_edges", "build_derived_siblings",
+                     "write_relationships_resolved"),
+    "models.residences": ("build_residences", "build_co_residence"),
+    "models.build": ("build_families",),
+    "models.flags": ("build_people", "build_adults_around", "build_flags"),
+    "models.chronology": ("build_chronology",),
+}
+
+
+def _mark_substeps(meter: PhaseMeter) -> None:
+    import functools
+    import importlib
+
+    for module_name, names in SUBSTEPS.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            original = getattr(module, name, None)
+            if original is None:
+                continue
+
+            def wrapper(*a: Any, __f: Any = original, __n: str = name, **kw: Any) -> Any:
+                meter.mark(f"models:{__n}")
+                try:
+                    return __f(*a, **kw)
+                finally:
+                    meter.mark("models:other")
+
+            setattr(module, name, functools.wraps(original)(wrapper))
 
 
 def main() -> int:
@@ -19,6 +52,8 @@ def main() -> int:
     parser.add_argument("--db", required=True, help="a copy of famlink.duckdb after `famlink link --no-models`")
     parser.add_argument("--job", required=True, help="the job file (reference date, family settings)")
     parser.add_argument("--result", required=True, help="JSON file for timings and per-phase RSS")
+    parser.add_argument("--duckdb-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="DuckDB setting, e.g. memory_limit=3GB (repeatable)")
     args = parser.parse_args()
 
     meter = PhaseMeter()
@@ -27,9 +62,13 @@ def main() -> int:
     from linkage.jobfile import load_job
     from models import build_models
 
+    _mark_substeps(meter)
+
     job = load_job(args.job)
     con = duckdb.connect(args.db)
-    meter.mark("models")
+    for name, value in (kv.split("=", 1) for kv in args.duckdb_set):
+        con.execute(f"SET {name} = ?", [value])
+    meter.mark("models:setup")
     report = build_models(
         con,
         reference_date=job.reference_date,
@@ -39,8 +78,8 @@ def main() -> int:
     meter.mark("checkpoint")
     con.execute("CHECKPOINT")
     con.close()
-    seconds_in_models = {p: s for p, s in meter.seconds.items()}
-    result = {**meter.report(), "report": report.as_dict(), "models_seconds": round(seconds_in_models["models"], 3)}
+    result = {**meter.report(), "report": report.as_dict(), "duckdb_set": args.duckdb_set}
+    result["models_seconds"] = round(sum(v for k, v in meter.seconds.items() if k.startswith("models")), 3)
     write_json(args.result, result)
     return 0
 

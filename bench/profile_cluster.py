@@ -13,6 +13,8 @@ statement). Read-only for the given database: it works on a copy.
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import re
 import shutil
 import sys
@@ -84,15 +86,31 @@ def main() -> int:
             return split_conflicting_clusters(*a, **kw)
 
         link.split_conflicting_clusters = timed_split
+        # The same calls, in the same order, as link.link_records after predicting (this
+        # follows linkage/link.py as it is: optional arguments only when it takes them).
+        kwargs: dict[str, Any] = {"match_threshold": job.linkage.match_threshold}
+        params = inspect.signature(link._cluster).parameters
+        review = importlib.import_module("linkage.review") if "must_link_sql" in params else None
+        if "cannot_link_sql" in params:
+            kwargs["cannot_link_sql"] = getattr(review, "CANNOT_LINK_SQL", None)
+        if "must_link_sql" in params:
+            kwargs["must_link_sql"] = review.MUST_LINK_SQL
+        stable_ids = getattr(link, "stable_ids", None)
+        if stable_ids is not None:
+            stable_ids.snapshot_previous(timed)
         t0 = time.perf_counter()
-        split = link._cluster(timed, match_threshold=job.linkage.match_threshold, cannot_link_sql=None)
+        split = link._cluster(timed, **kwargs)
+        if stable_ids is not None:
+            timed._start("python+sql: stable_ids.carry_forward")
+            stable_ids.carry_forward(timed)
         t1 = time.perf_counter()
         link._write_persons(timed)
         timed.stop()
         t2 = time.perf_counter()
         con.close()
     total = t2 - t0
-    print(f"_cluster {t1 - t0:.1f}s ({split} clusters split), _write_persons {t2 - t1:.1f}s, total {total:.1f}s")
+    print(f"_cluster (+ carry_forward) {t1 - t0:.1f}s ({split} clusters split), "
+          f"_write_persons {t2 - t1:.1f}s, total {total:.1f}s")
     print("| seconds | share | statement |")
     print("|---:|---:|---|")
     for label, seconds in sorted(timed.log, key=lambda x: -x[1]):

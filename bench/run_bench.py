@@ -47,24 +47,48 @@ MB = 1_000_000
 GB = 1_000_000_000
 
 
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
 class StepFailed(RuntimeError):
-    pass
+    def __init__(self, message: str, step: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 def log(msg: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
 
 
-def run_step(name: str, argv: list[str], logdir: Path) -> dict[str, Any]:
-    """Run one child process; its wall time, CPU time and own peak RSS (``os.wait4``)."""
+def run_step(name: str, argv: list[str], logdir: Path, max_rss: int | None = None) -> dict[str, Any]:
+    """Run one child process; its wall time, CPU time and own peak RSS (``os.wait4``).
+
+    With ``max_rss`` (bytes) the child is killed when its RSS goes above it (the machine is
+    shared); the phase it was in comes from the progress file the child's PhaseMeter writes.
+    """
     logdir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = logdir / f"{name}.stdout", logdir / f"{name}.stderr"
+    progress = logdir / f"{name}.progress.json"
+    progress.unlink(missing_ok=True)
     load_before = os.getloadavg()
     log(f"{name}: {' '.join(argv)}")
+    killed = None
+    sampled_peak = 0
     t0 = time.perf_counter()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT)  # noqa: S603 - our own argv
-        _, status, usage = os.wait4(proc.pid, 0)
+        env = {**os.environ, "BENCH_PROGRESS_FILE": str(progress)}
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT, env=env)  # noqa: S603 - our own argv
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            rss = _rss_of(proc.pid)
+            sampled_peak = max(sampled_peak, rss)
+            if max_rss and rss > max_rss and killed is None:
+                killed = {"rss_bytes": rss, "after_s": round(time.perf_counter() - t0, 1)}
+                log(f"{name}: RSS {rss / MB:,.0f} MB > cap {max_rss / MB:,.0f} MB: killing it")
+                proc.kill()
+            time.sleep(0.2)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     step = {
@@ -79,12 +103,25 @@ def run_step(name: str, argv: list[str], logdir: Path) -> dict[str, Any]:
         "stdout": str(out_path),
         "stderr": str(err_path),
     }
+    if killed:
+        step["killed_over_rss_cap"] = {**killed, "cap_bytes": max_rss}
+    if progress.exists():
+        step["progress"] = read_json(progress)
     log(f"{name}: rc={proc.returncode} {wall:.1f}s wall, {step['cpu_s']:.1f}s cpu, "
         f"peak RSS {step['peak_rss_bytes'] / MB:,.0f} MB, load {step['loadavg_after'][0]}")
     if proc.returncode != 0:
         tail = err_path.read_text(encoding="utf-8", errors="replace")[-3000:]
-        raise StepFailed(f"step {name} failed (rc {proc.returncode}):\n{tail}")
+        where = step.get("progress", {}).get("current_phase")
+        raise StepFailed(f"step {name} failed (rc {proc.returncode}) in phase {where}:\n{tail}", step)
     return step
+
+
+def _rss_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -145,7 +182,21 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
     work = Path(args.work) / label
     work.mkdir(parents=True, exist_ok=True)
     logs = work / "logs"
-    res: dict[str, Any] = {"label": label, "target_records": size, "steps": {}}
+    res: dict[str, Any] = {"label": label, "target_records": size, "steps": {}, "failed": {}}
+
+    def attempt(name: str, argv: list[str], result: Path | None = None) -> dict[str, Any] | None:
+        try:
+            step = run_step(name, argv, logs, args.max_rss)
+        except StepFailed as err:
+            log(str(err).splitlines()[0])
+            res["failed"][name] = err.step
+            return None
+        if result is not None:
+            step["detail"] = read_json(result)
+        return step
+
+    fam_settings = [a for kv in args.duckdb_set for a in ("--duckdb-set", kv)]
+    bare_settings = [a for kv in args.duckdb_set for a in ("--duckdb-set", kv)]
     if size is None:
         data = ROOT / "sample_data"
         res["steps"]["generate"] = {"skipped": "committed sample_data/"}
@@ -158,7 +209,7 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
                 shutil.rmtree(data)
             res["steps"]["generate"] = run_step("generate", [
                 FAMLINK, "sample-data", "--families", str(families), "--seed", str(args.seed),
-                "--out", str(data)], logs)
+                "--out", str(data)], logs, args.max_rss)
         else:
             res["steps"]["generate"] = {"skipped": "reused existing data"}
     job, truth = data / "job.toml", data / "_truth"
@@ -171,51 +222,57 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
             if fam_out.exists():
                 shutil.rmtree(fam_out)
             result = work / f"famlink{sfx}.json"
-            step = run_step(f"famlink{sfx}", [
-                PYTHON, str(BENCH / "famlink_step.py"), "--result", str(result), "--",
-                "link", str(job), "--out", str(fam_out), "--no-models"], logs)
-            step["detail"] = read_json(result)
-            one["famlink"] = step
-        if "bare" in args.stages:
+            step = attempt(f"famlink{sfx}", [
+                PYTHON, str(BENCH / "famlink_step.py"), "--result", str(result), *fam_settings, "--",
+                "link", str(job), "--out", str(fam_out), "--no-models"], result)
+            if step:
+                one["famlink"] = step
+        # Bare Splink needs only famlink's source_records (written by ingest, before linkage).
+        if "bare" in args.stages and (fam_out / "famlink.duckdb").exists():
             bare_out = work / "bare"
+            if bare_out.exists():
+                shutil.rmtree(bare_out)
             result = work / f"bare{sfx}.json"
-            step = run_step(f"bare{sfx}", [
+            step = attempt(f"bare{sfx}", [
                 PYTHON, str(BENCH / "bare_splink.py"), "run", "--db", str(fam_out / "famlink.duckdb"),
-                "--job", str(job), "--out", str(bare_out), "--result", str(result)], logs)
-            step["detail"] = read_json(result)
-            one["bare"] = step
+                "--job", str(job), "--out", str(bare_out), "--result", str(result), *bare_settings], result)
+            if step:
+                one["bare"] = step
         reps.append(one)
+    famlink_ok = any("famlink" in r for r in reps) or "famlink" not in args.stages
     res["reps"] = reps
 
-    if "models" in args.stages and with_models:
+    if "models" in args.stages and with_models and famlink_ok:
         models_dir = work / "models"
         if models_dir.exists():
             shutil.rmtree(models_dir)
         models_dir.mkdir(mode=0o700)
         shutil.copyfile(fam_out / "famlink.duckdb", models_dir / "famlink.duckdb")  # untimed
         result = work / "models.json"
-        step = run_step("models", [
+        step = attempt("models", [
             PYTHON, str(BENCH / "models_step.py"), "--db", str(models_dir / "famlink.duckdb"),
-            "--job", str(job), "--result", str(result)], logs)
-        step["detail"] = read_json(result)
-        res["steps"]["models"] = step
+            "--job", str(job), "--result", str(result), *fam_settings], result)
+        if step:
+            res["steps"]["models"] = step
     elif "models" in args.stages:
-        res["steps"]["models"] = {"skipped": "models.build_models not importable"}
+        why = "models.build_models not importable" if not with_models else "famlink link did not finish"
+        res["steps"]["models"] = {"skipped": why}
 
-    if "evaluate" in args.stages and truth.exists():
+    if "evaluate" in args.stages and truth.exists() and famlink_ok:
         # The models copy holds linkage's tables too, so evaluating it also scores the flags.
         eval_dir = work / "models" if "models" in res["steps"] and "wall_s" in res["steps"]["models"] else fam_out
-        step = run_step("evaluate", [FAMLINK, "evaluate", str(eval_dir), "--truth", str(truth), "--format", "json"], logs)
-        step["detail"] = json.loads(Path(step["stdout"]).read_text(encoding="utf-8"))
-        res["steps"]["evaluate"] = step
+        step = attempt("evaluate", [FAMLINK, "evaluate", str(eval_dir), "--truth", str(truth), "--format", "json"])
+        if step:
+            step["detail"] = json.loads(Path(step["stdout"]).read_text(encoding="utf-8"))
+            res["steps"]["evaluate"] = step
         if (work / "bare" / "clusters.parquet").exists():
             result = work / "bare-score.json"
-            step = run_step("evaluate_bare", [
+            step = attempt("evaluate_bare", [
                 PYTHON, str(BENCH / "bare_splink.py"), "score", "--db", str(fam_out / "famlink.duckdb"),
                 "--clusters", str(work / "bare" / "clusters.parquet"), "--truth", str(truth),
-                "--result", str(result)], logs)
-            step["detail"] = read_json(result)
-            res["steps"]["evaluate_bare"] = step
+                "--result", str(result)], result)
+            if step:
+                res["steps"]["evaluate_bare"] = step
     if (fam_out / "model.json").exists() and (work / "bare" / "model.json").exists():
         sys.path.insert(0, str(BENCH))
         from bare_splink import model_difference
@@ -286,6 +343,12 @@ def summarise(res: dict[str, Any]) -> dict[str, Any]:
         s["models_wall"] = mod["wall_s"]
         s["models_peak_rss"] = mod["peak_rss_bytes"]
         s["models_timings"] = mod["detail"]["report"].get("timings", {})
+        sub = [p for p in mod["detail"]["phases"] if p["phase"].startswith("models:")]
+        if sub:
+            top = max(sub, key=lambda p: p["peak_rss_bytes"])
+            s["models_peak_phase"] = f"{top['phase'][7:]} {top['peak_rss_bytes'] / MB:,.0f} MB"
+            slow = max(sub, key=lambda p: p["seconds"])
+            s["models_slowest_phase"] = f"{slow['phase'][7:]} {slow['seconds']:.1f}s"
         if fam:
             linkage = s["famlink_ingest"] + s["famlink_link"]
             s["models_share_of_linkage"] = s["models_seconds"] / linkage
@@ -342,6 +405,21 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
                          f"of linkage (target ≤ 25%: {'met' if ok_t else 'NOT met'}); peak "
                          f"{s['models_peak_rss'] / MB:,.0f} MB vs linkage {s.get('famlink_peak_rss', 0) / MB:,.0f} MB "
                          f"({'within' if ok_m else 'ABOVE'})")
+    return lines
+
+
+def failure_lines(results: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for r in results:
+        for name, step in r.get("failed", {}).items():
+            prog = step.get("progress", {})
+            done = ", ".join(f"{p['phase']} {p['seconds']:.1f}s/{p['peak_rss_bytes'] / MB:,.0f} MB"
+                             for p in prog.get("done", []) if p["seconds"] >= 0.05)
+            killed = step.get("killed_over_rss_cap")
+            why = (f"killed when its RSS reached {killed['rss_bytes'] / MB:,.0f} MB (cap "
+                   f"{killed['cap_bytes'] / MB:,.0f} MB)" if killed else f"exit code {step['returncode']}")
+            lines.append(f"- {r['label']} `{name}`: {why} after {step['wall_s']:.0f}s, in phase "
+                         f"**{prog.get('current_phase', '?')}**; phases finished before it (wall s / peak RSS): {done or '–'}")
     return lines
 
 
@@ -421,6 +499,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
         ("ratio cluster", "ratio_cluster", "x"),
         ("models: `build_models`", "models_seconds", "s"),
         ("models as share of famlink ingest+linkage", "models_share_of_linkage", "pct"),
+        ("models: slowest step", "models_slowest_phase", "n"),
         ("evaluate: `famlink evaluate`", "evaluate_wall", "s"),
     ])
     lines += table("Peak RSS, MB (ru_maxrss of each step's process; phases sampled every 50 ms)", [
@@ -431,6 +510,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
         ("… during predict", "phase:famlink:predict", "mb"),
         ("… during cluster", "phase:famlink:cluster", "mb"),
         ("models (build_models)", "models_peak_rss", "mb"),
+        ("… its step with the highest RSS", "models_peak_phase", "n"),
         ("**bare Splink**", "bare_peak_rss", "mb"),
         ("… during load", "phase:bare:load", "mb"),
         ("… during train", "phase:bare:train", "mb"),
@@ -453,6 +533,9 @@ def markdown(results: list[dict[str, Any]]) -> str:
         ("bare Splink twins merged", "special:bare:twins", "n"),
     ])
     lines += ["**Targets**", "", *targets(results), ""]
+    failures = failure_lines(results)
+    if failures:
+        lines += ["**Steps that failed or were killed**", "", *failures, ""]
     return "\n".join(lines)
 
 
@@ -468,8 +551,22 @@ def main() -> int:
     parser.add_argument("--no-models", action="store_true", help="skip the models stage")
     parser.add_argument("--reuse-data", action="store_true", help="keep already generated data of the same size")
     parser.add_argument("--repeat", type=int, default=1, help="run famlink and bare Splink alternately this many times")
+    parser.add_argument("--max-rss", type=_bytes, default=_bytes("12GB"),
+                        help="kill a step whose RSS goes above this (the machine is shared; "
+                        "default 12GB, 0 = no cap); the step is reported as killed, with its phase")
+    parser.add_argument("--duckdb-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="DuckDB setting for famlink's, the models step's and bare Splink's "
+                        "connections alike (e.g. memory_limit=3GB, threads=2); repeatable")
     parser.add_argument("--seed", type=int, default=SAMPLE_SEED, help="generator seed (default: the sample's)")
+    parser.add_argument("--render", type=Path, metavar="RESULTS_JSON",
+                        help="only print the tables of an earlier run's results.json")
     args = parser.parse_args()
+    if args.render:
+        earlier = read_json(args.render)
+        for r in earlier["results"]:
+            r["summary"] = summarise(r)
+        print(markdown(earlier["results"]))
+        return 0
     args.work.mkdir(parents=True, exist_ok=True)
     with_models = not args.no_models and models_available()
     if not args.no_models and not with_models:
@@ -499,6 +596,14 @@ def main() -> int:
     print(md)
     log(f"wrote {results_path} and {args.work / 'results.md'}")
     return 0
+
+
+def _bytes(text: str) -> int:
+    units = {"GB": GB, "MB": MB, "": 1}
+    for unit, factor in units.items():
+        if text.upper().endswith(unit):
+            return int(float(text[: len(text) - len(unit)] or 0) * factor)
+    raise argparse.ArgumentTypeError(f"not a size: {text}")
 
 
 def _label(n: int) -> str:

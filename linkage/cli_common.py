@@ -98,7 +98,7 @@ def render_rows(
         writer.writerow(columns)
         for row in rows:
             writer.writerow(
-                ["; ".join(map(str, v)) if isinstance(v, list) else _plain(v) for v in row]
+                [csv_safe("; ".join(map(str, v)) if isinstance(v, list) else _plain(v)) for v in row]
             )
         return buf.getvalue().rstrip("\n")
     cells = [
@@ -111,6 +111,17 @@ def render_rows(
     rule = "  ".join("-" * w for w in widths)
     body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     return "\n".join([line, rule, *body])
+
+
+def csv_safe(value: Any) -> Any:
+    """Stop a spreadsheet from running text that starts like a formula (``=HYPERLINK(…)``).
+
+    Extract text (names, summaries) reaches CSV files that people open in Excel; such a
+    cell gets a leading apostrophe, which spreadsheets show as plain text.
+    """
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _cell(value: Any, max_width: int) -> str:

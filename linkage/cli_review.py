@@ -134,16 +134,19 @@ def explain(out_dir: Path, records: tuple[str, ...], flag_key: str | None, html_
     Example:
       famlink explain famlink-demo csc:1000836 csc:1000837
       famlink explain famlink-demo csc:1000836 csc:1000837 --html pair.html
-      famlink explain famlink-demo --flag unrecorded_male_carer:P026a5574048e:P5b8e3f0a1c2d
+      famlink explain famlink-demo --flag unrecorded_male_carer:P90d8b3a62721:P7a306d62e2aa
     """
     if flag_key:
         if records:
             raise FamlinkError("give either two records or --flag, not both")
+        from models.audit import UnknownFlagError
         from models.explain import explain_flag
 
         con = open_output(out_dir)
         try:
             click.echo(explain_flag(con, flag_key))
+        except UnknownFlagError as err:
+            raise err.for_dir(str(out_dir)) from err
         finally:
             con.close()
         return

@@ -54,6 +54,15 @@ def print_run_summary(summary: object) -> None:
     if summary.models is not None and hasattr(summary.models, "summary_lines"):
         for line in summary.models.summary_lines():
             progress(line)
+    if summary.models is not None:
+        from models.audit import audit_summary, summary_lines
+
+        con = open_output(summary.out_dir)
+        try:
+            for line in summary_lines(audit_summary(con), str(summary.out_dir)):
+                progress(line)
+        finally:
+            con.close()
     progress(f"Output database: {summary.database}  (run {summary.run_id})")
 
 
@@ -71,8 +80,14 @@ def print_run_summary(summary: object) -> None:
     "--no-models", is_flag=True, default=False,
     help="Stop after linkage: skip family graphs, flags and chronologies. Default: run them.",
 )
+@click.option(
+    "--backend", type=click.Choice(["duckdb", "spark"]), default=None,
+    help="Where Splink trains and predicts, overriding the job file's [linkage] backend. "
+         "Default: the job file's, which defaults to duckdb. spark needs "
+         "pip install 'famlink[spark]' and Java 17+ (see docs/scaling.md).",
+)
 @user_errors
-def link(job: Path, out_dir: Path, model: Path | None, no_models: bool) -> None:
+def link(job: Path, out_dir: Path, model: Path | None, no_models: bool, backend: str | None) -> None:
     """Link the extracts named in JOB (a job.toml) into persons, families and flags.
 
     Reads every source's people, relationships and events files, standardises them,
@@ -84,10 +99,12 @@ def link(job: Path, out_dir: Path, model: Path | None, no_models: bool) -> None:
     Example:
       famlink link sample_data/job.toml --out out/
       famlink link job.toml --out out-march/ --model out-feb/model.json
+      famlink link sample_data/job.toml --out out-spark/ --backend spark
     """
     from linkage.pipeline import run_link
 
-    summary = run_link(job, out_dir, model=model, with_models=not no_models, progress=progress)
+    summary = run_link(job, out_dir, model=model, with_models=not no_models, progress=progress,
+                       backend=backend)
     print_run_summary(summary)
 
 

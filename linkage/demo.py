@@ -49,8 +49,10 @@ def demo(out_dir: Path) -> None:
     from linkage.pipeline import run_link
 
     job = find_sample(out_dir)
-    if (out_dir / "famlink.duckdb").exists():
-        (out_dir / "famlink.duckdb").unlink()  # the demo starts clean every time
+    database = out_dir / "famlink.duckdb"
+    if database.exists():
+        _refuse_to_discard_decisions(database)
+        database.unlink()  # the demo starts clean every time
     summary = run_link(job, out_dir, progress=progress, command="demo")
     print_run_summary(summary)
 
@@ -81,6 +83,28 @@ def demo(out_dir: Path) -> None:
     click.echo(f"  famlink family {out_dir} --person {child}     # the people and households around them")
     click.echo(f"  famlink export {out_dir} quarantine           # rows that could not be used, with reasons")
     click.echo(f"  famlink evaluate {out_dir} --truth {truth}")
+
+
+def _refuse_to_discard_decisions(database: Path) -> None:
+    """The demo starts afresh, but never by deleting someone's audit or review decisions."""
+    import duckdb
+
+    from linkage.errors import FamlinkError
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        decided = sum(
+            con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]  # noqa: S608 - fixed names
+            for t in ("flag_decisions", "link_decisions") if t in tables
+        )
+    finally:
+        con.close()
+    if decided:
+        raise FamlinkError(
+            f"{database.parent} holds {decided} audit or review decision(s); the demo would discard them",
+            hint="run the demo into another folder with --out, or move that folder away first",
+        )
 
 
 def _write_views(out_dir: Path) -> Path | None:

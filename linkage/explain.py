@@ -72,11 +72,9 @@ def _fit(text: str, width: int) -> str:
 
 
 def _splink_record(con: duckdb.DuckDBPyConnection, ref: RecordRef) -> dict[str, Any]:
-    cursor = con.execute(
-        f"SELECT source AS source_dataset, {splink_model.SPLINK_INPUT_COLUMNS_SQL} "
-        "FROM source_records WHERE source = ? AND record_id = ?",  # noqa: S608 - constant SQL
-        list(ref),
-    )
+    columns = splink_model.SPLINK_INPUT_COLUMNS_SQL
+    sql = f"SELECT source AS source_dataset, {columns} FROM source_records WHERE source = ? AND record_id = ?"  # noqa: S608
+    cursor = con.execute(sql, list(ref))
     rows = cursor.fetchall()
     if not rows:
         raise FamlinkError(

@@ -81,10 +81,20 @@ ENCODINGS = ("utf-8", "latin-1")
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d",)
 SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
-_TOP_KEYS = ("job", "linkage", "family", "sources")
+_TOP_KEYS = ("job", "linkage", "spark", "family", "sources")
 _JOB_KEYS = ("name", "reference_date", "seed")
 _LINKAGE_KEYS = ("backend", "match_threshold", "link_floor", "model")
 _FAMILY_KEYS = ("co_residence_window_months", "non_mobile_age_months")
+_SPARK_KEYS = ("master", "driver_memory", "executor_memory", "shuffle_partitions",
+               "checkpoint_dir", "conf")
+#: Spark settings with their own key in [spark]; [spark.conf] must not set them again
+SPARK_DEDICATED_CONF = {
+    "spark.master": "master",
+    "spark.driver.memory": "driver_memory",
+    "spark.executor.memory": "executor_memory",
+    "spark.sql.shuffle.partitions": "shuffle_partitions",
+}
+SPARK_MEMORY = re.compile(r"[1-9][0-9]*[kmgt]?", re.IGNORECASE)
 _SOURCE_KEYS = ("name", "agency", "primary", *FILE_KINDS)
 _FILE_KEYS = ("path", "format", "delimiter", "encoding", "date_format", "columns", "codes")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet",
@@ -103,6 +113,22 @@ class LinkageSettings:
     link_floor: float = 0.3
     #: a saved Splink model to reuse (resolved against the job file's folder); None = train
     model: Path | None = None
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """``[spark]``: the Spark session used when ``backend = "spark"`` (ignored otherwise)."""
+
+    master: str = "local[*]"
+    #: e.g. "4g"; None = Spark's default (1g)
+    driver_memory: str | None = None
+    executor_memory: str | None = None
+    #: None = two per core for a local master, else Spark's default (200)
+    shuffle_partitions: int | None = None
+    #: resolved against the job file's folder; None = a folder inside the output folder
+    checkpoint_dir: Path | None = None
+    #: extra Spark settings, e.g. {"spark.sql.adaptive.enabled": "true"}
+    conf: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -162,6 +188,7 @@ class Job:
     sources: tuple[SourceSpec, ...]
     raw_toml: str
     sha256: str
+    spark: SparkSettings = field(default_factory=SparkSettings)
 
     def source(self, name: str) -> SourceSpec:
         """The source called ``name`` (KeyError if there is none)."""
@@ -255,6 +282,7 @@ class _Reader:
             sources=sources,
             raw_toml=raw_toml,
             sha256=sha256,
+            spark=self.spark(self.table(data, "spark", "", required=False) or {}),
         )
 
     def reference_date(self, job: Mapping[str, Any]) -> date:
@@ -305,6 +333,63 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             raise self.fail(f"linkage.{key}", f"must be a number from 0 to 1, not {value!r}")
         return float(value)
+
+    def spark(self, table: Mapping[str, Any]) -> SparkSettings:
+        self.check_keys(table, _SPARK_KEYS, "spark.")
+        defaults = SparkSettings()
+        master = table.get("master", defaults.master)
+        if not isinstance(master, str) or not master.strip():
+            raise self.fail("spark.master", f"must be a Spark master URL, not {master!r}",
+                            hint='e.g. "local[*]", "local[4]", "spark://host:7077", "yarn"')
+        memory: dict[str, str | None] = {}
+        for key in ("driver_memory", "executor_memory"):
+            value = table.get(key)
+            if value is not None and (not isinstance(value, str)
+                                      or not SPARK_MEMORY.fullmatch(value.strip())):
+                raise self.fail(f"spark.{key}", f"not a Spark memory size: {value!r}",
+                                hint='a whole number with k, m, g or t, e.g. "4g" or "512m"')
+            memory[key] = value.strip().lower() if isinstance(value, str) else None
+        partitions = table.get("shuffle_partitions")
+        if partitions is not None and (isinstance(partitions, bool)
+                                       or not isinstance(partitions, int) or partitions <= 0):
+            raise self.fail("spark.shuffle_partitions",
+                            f"must be a whole number > 0, not {partitions!r}")
+        checkpoint_dir: Path | None = None
+        if "checkpoint_dir" in table:
+            text = table["checkpoint_dir"]
+            if not isinstance(text, str) or not text.strip():
+                raise self.fail("spark.checkpoint_dir", "must be a folder path (text)")
+            checkpoint_dir = (self.base / text).resolve()
+        conf = self.spark_conf(table.get("conf", {}))
+        return SparkSettings(master=master.strip(), driver_memory=memory["driver_memory"],
+                             executor_memory=memory["executor_memory"],
+                             shuffle_partitions=partitions, checkpoint_dir=checkpoint_dir,
+                             conf=conf)
+
+    def spark_conf(self, value: Any, prefix: str = "") -> dict[str, str]:
+        """``[spark.conf]`` flattened: ``spark.sql.adaptive.enabled = true`` written unquoted
+        in TOML is a nested table; either spelling gives the same setting."""
+        if not isinstance(value, dict):
+            raise self.fail(f"spark.conf{'.' + prefix if prefix else ''}",
+                            f"must be a table of Spark settings, not {_kind(value)}",
+                            hint='e.g. [spark.conf] "spark.sql.adaptive.enabled" = true')
+        conf: dict[str, str] = {}
+        for key, item in value.items():
+            name = f"{prefix}.{key}" if prefix else key
+            if isinstance(item, dict):
+                conf.update(self.spark_conf(item, name))
+                continue
+            if name in SPARK_DEDICATED_CONF:
+                raise self.fail(f"spark.conf.{name}", "has its own key in [spark]",
+                                hint=f"write spark.{SPARK_DEDICATED_CONF[name]} instead")
+            if isinstance(item, bool):
+                conf[name] = "true" if item else "false"
+            elif isinstance(item, int | float | str):
+                conf[name] = str(item)
+            else:
+                raise self.fail(f"spark.conf.{name}",
+                                f"must be text, a number or true/false, not {_kind(item)}")
+        return conf
 
     def family(self, table: Mapping[str, Any]) -> FamilySettings:
         self.check_keys(table, _FAMILY_KEYS, "family.")

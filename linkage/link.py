@@ -19,6 +19,7 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 from linkage import review, splink_model, stable_ids
 from linkage.clusters import person_id_for, split_conflicting_clusters
 from linkage.errors import FamlinkError
+from linkage.jobfile import SparkSettings
 
 # Probabilities are rounded before they are stored: the last bits of a float sum depend on
 # how DuckDB's threads split the work, and outputs must be byte-identical run to run.
@@ -87,43 +88,25 @@ def build_linker(
     return linker, db_api, frames
 
 
-def link_records(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    out_dir: Path,
-    seed: int,
-    match_threshold: float,
-    link_floor: float,
-    model: Path | None = None,
-) -> LinkResult:
-    """Train (or load) the model, predict, cluster, and write the linkage tables.
+@dataclass
+class Prediction:
+    """What a prediction step leaves behind: ``record_links`` written, the model saved."""
 
-    Person ids are carried forward from the previous run in the same database, and the
-    reviewers' decisions in ``link_decisions`` are applied as must- and cannot-links.
-    """
-    import time
+    model_path: Path
+    timings: dict[str, float] = field(default_factory=dict)
 
-    timings: dict[str, float] = {}
-    stable_ids.snapshot_previous(con)
-    review.ensure_table(con)
-    t0 = time.perf_counter()
-    linker, db_api, frames = build_linker(con, model=model)
-    if model is None:
-        trained = splink_model.train(linker, splink_model.TrainingPlan(seed=seed))
-        linker = Linker(frames if len(frames) > 1 else frames[0], trained, SPLINK_LOG_LEVEL)
-    timings["train"] = time.perf_counter() - t0
-    model_path = out_dir / "model.json"
-    splink_model.save_model(linker, model_path)
 
-    t0 = time.perf_counter()
-    predictions = linker.inference.predict(threshold_match_probability=link_floor)
+def write_record_links(con: duckdb.DuckDBPyConnection, predictions: str) -> None:
+    """(Re)write ``record_links`` from Splink's predictions in ``predictions`` (a table, view
+    or ``read_parquet(...)`` expression with Splink's output columns): each pair once, the
+    smaller (source, record id) on the left, scores rounded, in a fixed order."""
     con.execute(
         f"""
         CREATE OR REPLACE TABLE record_links AS
         WITH p AS (
             SELECT source_dataset_l AS sl, unique_id_l AS rl, source_dataset_r AS sr,
                    unique_id_r AS rr, match_weight, match_probability, match_key
-            FROM {predictions.physical_name}
+            FROM {predictions}
         )
         SELECT
             CASE WHEN (sl, rl) <= (sr, rr) THEN sl ELSE sr END AS source_l,
@@ -135,9 +118,74 @@ def link_records(
             match_key::VARCHAR AS match_key
         FROM p
         ORDER BY source_l, record_id_l, source_r, record_id_r
-        """  # noqa: S608 - physical_name is Splink's own table name, not user input
+        """  # noqa: S608 - Splink's own table name or famlink's own Parquet path
     )
+
+
+def predict_duckdb(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    out_dir: Path,
+    seed: int,
+    link_floor: float,
+    model: Path | None,
+) -> Prediction:
+    """Train (or load) the model and predict with Splink on ``con`` itself (DuckDB)."""
+    import time
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    linker, db_api, frames = build_linker(con, model=model)
+    if model is None:
+        trained = splink_model.train(linker, splink_model.TrainingPlan(seed=seed))
+        linker = Linker(frames if len(frames) > 1 else frames[0], trained, SPLINK_LOG_LEVEL)
+    timings["train"] = time.perf_counter() - t0
+    model_path = out_dir / "model.json"
+    splink_model.save_model(linker, model_path)
+
+    t0 = time.perf_counter()
+    predictions = linker.inference.predict(threshold_match_probability=link_floor)
+    write_record_links(con, predictions.physical_name)
+    db_api.delete_tables_created_by_splink_from_db()
     timings["predict"] = time.perf_counter() - t0
+    return Prediction(model_path=model_path, timings=timings)
+
+
+def link_records(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    out_dir: Path,
+    seed: int,
+    match_threshold: float,
+    link_floor: float,
+    model: Path | None = None,
+    backend: str = "duckdb",
+    spark: SparkSettings | None = None,
+) -> LinkResult:
+    """Train (or load) the model, predict, cluster, and write the linkage tables.
+
+    Training and prediction run on ``backend`` ("duckdb": Splink on ``con`` itself;
+    "spark": Splink on a Spark session, see :mod:`linkage.spark_backend`); either way they
+    leave ``record_links`` in ``con``, and clustering runs here in DuckDB. Person ids are
+    carried forward from the previous run in the same database, and the reviewers'
+    decisions in ``link_decisions`` are applied as must- and cannot-links.
+    """
+    import time
+
+    stable_ids.snapshot_previous(con)
+    review.ensure_table(con)
+    if backend == "spark":
+        from linkage import spark_backend
+
+        prediction = spark_backend.predict_spark(
+            con, out_dir=out_dir, seed=seed, link_floor=link_floor, model=model,
+            settings=spark or SparkSettings(),
+        )
+    elif backend == "duckdb":
+        prediction = predict_duckdb(con, out_dir=out_dir, seed=seed, link_floor=link_floor, model=model)
+    else:
+        raise FamlinkError(f"unknown linkage backend {backend!r}", hint="use duckdb or spark")
+    timings = dict(prediction.timings)
     pairs_scored = con.execute("SELECT count(*) FROM record_links").fetchall()[0][0]
 
     t0 = time.perf_counter()
@@ -151,7 +199,6 @@ def link_records(
     _write_persons(con)
     timings["cluster"] = time.perf_counter() - t0
 
-    db_api.delete_tables_created_by_splink_from_db()
     records = con.execute("SELECT count(*) FROM person_records").fetchall()[0][0]
     persons = con.execute("SELECT count(*) FROM persons").fetchall()[0][0]
     links_kept = con.execute(
@@ -161,7 +208,7 @@ def link_records(
         f"SELECT decision, count(*) FROM ({review.LATEST_DECISIONS_SQL}) GROUP BY 1"  # noqa: S608
     ).fetchall())
     return LinkResult(
-        model_path=model_path,
+        model_path=prediction.model_path,
         model_trained=model is None,
         records=records,
         pairs_scored=pairs_scored,

@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from linkage import manifest
 from linkage.cli_common import DATABASE_NAME
 from linkage.errors import FamlinkError
 from linkage.ingest import IngestReport, ingest
-from linkage.jobfile import Job, load_job
+from linkage.jobfile import BACKENDS, Job, load_job
 from linkage.link import LinkResult, link_records
 
 Progress = Callable[[str], None]
@@ -85,9 +85,21 @@ def run_link(
     with_models: bool = True,
     progress: Progress = lambda _msg: None,
     command: str = "link",
+    backend: str | None = None,
 ) -> RunSummary:
-    """Run the linkage stage (and, by default, the models stage) into ``out_dir``."""
+    """Run the linkage stage (and, by default, the models stage) into ``out_dir``.
+
+    ``backend`` ("duckdb" or "spark") overrides the job file's ``[linkage] backend``.
+    """
     job = load_job(job_path)
+    if backend is not None:
+        if backend not in BACKENDS:
+            raise FamlinkError(f"unknown backend {backend!r}", hint="use one of: " + ", ".join(BACKENDS))
+        job = replace(job, linkage=replace(job.linkage, backend=backend))
+    if job.linkage.backend == "spark":
+        from linkage.spark_backend import check_available
+
+        check_available()
     out = Path(out_dir)
     model_path = Path(model) if model else job.linkage.model
     if model_path is not None and not Path(model_path).exists():
@@ -146,7 +158,8 @@ def _stages(
 
     t0 = time.perf_counter()
     action = "scoring with the saved model" if model_path else "training the model (unsupervised)"
-    progress(f"[2/{stages}] Linking records with Splink: {action}, predicting, clustering …")
+    on = f" on Spark ({job.spark.master})" if job.linkage.backend == "spark" else ""
+    progress(f"[2/{stages}] Linking records with Splink{on}: {action}, predicting, clustering …")
     result = link_records(
         con,
         out_dir=out,
@@ -154,6 +167,8 @@ def _stages(
         match_threshold=job.linkage.match_threshold,
         link_floor=job.linkage.link_floor,
         model=model_path,
+        backend=job.linkage.backend,
+        spark=job.spark,
     )
     timings["link"] = time.perf_counter() - t0
     progress(f"      done in {timings['link']:.1f}s")
@@ -188,7 +203,7 @@ def _drop_scratch_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _config(job: Job, model_path: Path | None) -> dict[str, Any]:
-    return {
+    config: dict[str, Any] = {
         "linkage": {
             "backend": job.linkage.backend,
             "match_threshold": job.linkage.match_threshold,
@@ -200,6 +215,18 @@ def _config(job: Job, model_path: Path | None) -> dict[str, Any]:
             "non_mobile_age_months": job.family.non_mobile_age_months,
         },
     }
+    if job.linkage.backend == "spark":
+        from linkage.spark_backend import shuffle_partitions
+
+        config["spark"] = {
+            "master": job.spark.master,
+            "driver_memory": job.spark.driver_memory,
+            "executor_memory": job.spark.executor_memory,
+            "shuffle_partitions": shuffle_partitions(job.spark),
+            "checkpoint_dir": str(job.spark.checkpoint_dir) if job.spark.checkpoint_dir else None,
+            "conf": dict(job.spark.conf),
+        }
+    return config
 
 
 def _counts(summary: RunSummary) -> dict[str, Any]:

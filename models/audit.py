@@ -30,7 +30,9 @@ from typing import Any, TypedDict
 
 import duckdb
 import jinja2
+from markupsafe import Markup
 
+from linkage.cli_common import csv_safe
 from linkage.errors import FamlinkError, OutputError
 
 TABLE = "flag_decisions"
@@ -103,22 +105,40 @@ _FINGERPRINT_FIELDS = (
 
 
 class UnknownFlagError(FamlinkError):
-    """No flag (current, or with decisions) has this key."""
+    """No current flag has this key (and, unless `decisions` > 0, no decision either)."""
 
-    def __init__(self, flag_key: str, suggestions: Sequence[str], *, out_dir: str = "DIR") -> None:
+    def __init__(
+        self,
+        flag_key: str,
+        suggestions: Sequence[str] = (),
+        *,
+        decisions: int = 0,
+        out_dir: str = "DIR",
+    ) -> None:
         self.flag_key = flag_key
         self.suggestions = list(suggestions)
-        message = f"no flag {flag_key!r}"
-        if self.suggestions:
-            message += "; did you mean " + ", ".join(self.suggestions) + "?"
-        super().__init__(
-            message,
-            hint=f"list the flags and their keys with `famlink audit {out_dir} list`",
-        )
+        self.decisions = decisions
+        if decisions:
+            message = (
+                f"flag {flag_key!r} is no longer raised by the latest run; its {decisions} "
+                "decision(s) are kept (status orphaned)"
+            )
+            hint = (
+                f"see `famlink audit {out_dir} history {flag_key}` and the orphaned section "
+                f"of `famlink audit {out_dir} report`"
+            )
+        else:
+            message = f"no flag {flag_key!r}"
+            if self.suggestions:
+                message += "; did you mean " + ", ".join(self.suggestions) + "?"
+            hint = f"list the flags and their keys with `famlink audit {out_dir} list`"
+        super().__init__(message, hint=hint)
 
     def for_dir(self, out_dir: str) -> UnknownFlagError:
         """The same error, its hint naming the real output folder."""
-        return UnknownFlagError(self.flag_key, self.suggestions, out_dir=out_dir)
+        return UnknownFlagError(
+            self.flag_key, self.suggestions, decisions=self.decisions, out_dir=out_dir
+        )
 
 
 @dataclass(frozen=True)
@@ -272,6 +292,7 @@ def has_log(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def require_flags(con: duckdb.DuckDBPyConnection) -> None:
+    """An `OutputError` saying what to run when the models stage has not been run."""
     present = _tables(con)
     if "flags" not in present or "flag_evidence" not in present:
         raise OutputError(
@@ -283,6 +304,8 @@ def require_flags(con: duckdb.DuckDBPyConnection) -> None:
 def read_decisions(
     con: duckdb.DuckDBPyConnection, where: str = "true", params: Sequence[Any] = ()
 ) -> list[Decision]:
+    """Rows of `flag_decisions` matching `where` (SQL written by the caller, values passed
+    as `params`), oldest first; none without the table."""
     if not has_log(con):
         return []
     cols = ", ".join(COLUMNS)
@@ -330,7 +353,15 @@ def evidence_by_flag(
 
 def evidence_fingerprint(items: Sequence[dict[str, Any]]) -> str:
     """SHA-256 of the records a flag's evidence rests on (order-free; descriptions and link
-    probabilities left out), to tell whether a decided flag's evidence has changed."""
+    probabilities left out), to tell whether a decided flag's evidence has changed.
+
+    >>> a = {"part": "role", "source": "housing", "record_id": "T1", "date_to": None}
+    >>> b = {"part": "trigger", "source": "police", "record_id": "P9", "description": "x"}
+    >>> evidence_fingerprint([a, b]) == evidence_fingerprint([b, dict(a, link_probability=0.5)])
+    True
+    >>> evidence_fingerprint([a]) == evidence_fingerprint([dict(a, date_to="2026-01-31")])
+    False
+    """
     keys = sorted(
         json.dumps([_plain(item.get(f)) for f in _FINGERPRINT_FIELDS], ensure_ascii=False)
         for item in items
@@ -364,6 +395,7 @@ _FLAG_COLS = (
 
 
 def flag_row(con: duckdb.DuckDBPyConnection, flag_key: str) -> dict[str, Any] | None:
+    """The current flag with this key (the `flags` columns audit uses), or None."""
     row = con.execute(
         f"SELECT {', '.join(_FLAG_COLS)} FROM flags WHERE flag_key = ?",  # noqa: S608
         [flag_key],
@@ -730,7 +762,7 @@ def render_report_csv(report: AuditReport) -> str:
             else:
                 evidence = (f.latest.evidence_summary if f.latest else None) or ""
             row |= {"section": section, "evidence": evidence}
-            writer.writerow(["" if row[c] is None else row[c] for c in REPORT_CSV_COLUMNS])
+            writer.writerow(["" if row[c] is None else csv_safe(row[c]) for c in REPORT_CSV_COLUMNS])
     return buf.getvalue()
 
 
@@ -848,8 +880,6 @@ _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 def render_report_html(report: AuditReport) -> str:
     """The report as one self-contained HTML page: no external resource, every value
     escaped, a Content-Security-Policy allowing only its own inline style and script."""
-    from markupsafe import Markup
-
     css, js = Markup(_REPORT_CSS), Markup(_REPORT_JS)
     return _ENV.from_string(_REPORT_TEMPLATE).render(
         css=css,

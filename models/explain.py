@@ -188,18 +188,21 @@ def _person_lines(
 def _item_lines(item: dict[str, Any]) -> list[str]:
     what = item.get("relationship") or item.get("event_type") or item.get("kind")
     dates = ""
-    if item.get("date_from") or item.get("date_to"):
+    if item.get("date_from") and item.get("date_from") == item.get("date_to"):
+        dates = f" on {_d(item.get('date_from'))}"
+    elif item.get("date_from") or item.get("date_to"):
         dates = f", {_d(item.get('date_from'))} to {_d(item.get('date_to'))}"
     related = (
         f" (related record {item['related_record_id']})" if item.get("related_record_id") else ""
     )
     head = (
-        f"  {item['item_no']}. [{item['part']}: {PART_TEXT.get(item['part'], '')}] "
+        f"{item['item_no']}. [{item['part']}: {PART_TEXT.get(item['part'], '')}] "
         f"{item['agency']}, source {item['source']} record {item['record_id']}{related}: "
         f"{item['kind']} {what}{dates}; {item.get('basis') or ''}; link probability "
         f"{_p(item.get('link_probability'))}"
     )
-    return [head, *_wrap(item.get("description") or "", indent="       ")]
+    lines = textwrap.wrap(head, width=WIDTH, initial_indent="  ", subsequent_indent="     ")
+    return [*lines, *_wrap(item.get("description") or "", indent="     | ")]
 
 
 def explain_flag(con: duckdb.DuckDBPyConnection, flag_key: str) -> str:
@@ -208,12 +211,16 @@ def explain_flag(con: duckdb.DuckDBPyConnection, flag_key: str) -> str:
     the child, the adult and anyone else the evidence rests on.
 
     Raises :class:`models.audit.UnknownFlagError` (a ``FamlinkError``) for an unknown key,
-    with close matches; call ``err.for_dir(out_dir)`` to name the folder in its hint.
+    with close matches — or, for a key no longer raised but with decisions, saying it is
+    orphaned; call ``err.for_dir(out_dir)`` to name the folder in its hint.
     """
     audit.require_flags(con)
     flag = audit.flag_row(con, flag_key)
     if flag is None:
-        raise audit.UnknownFlagError(flag_key, audit.suggest_flag_keys(con, flag_key))
+        decided = len(audit.read_decisions(con, "flag_key = ?", [flag_key]))
+        raise audit.UnknownFlagError(
+            flag_key, audit.suggest_flag_keys(con, flag_key), decisions=decided
+        )
     items = audit.evidence_by_flag(con, [flag_key]).get(flag_key, [])
     flag_type = flag["flag_type"]
     lines = [f"Flag {flag_key}"]

@@ -148,6 +148,8 @@ def test_a_decision_on_a_flag_that_goes_away_is_reported_as_orphaned(
         assert orphan.latest.evidence_summary and "housing" in orphan.latest.evidence_summary
         assert audit.audit_summary(con)["orphaned"] == 1
         assert audit.history(con, key) == [before]  # still reachable by its key
+        with pytest.raises(audit.UnknownFlagError, match="no longer raised"):
+            explain_flag(con, key)
     result = invoke("audit", out, "list", "--status", "orphaned", "--format", "json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)

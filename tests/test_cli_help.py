@@ -48,3 +48,11 @@ def test_a_missing_output_folder_is_a_short_error_not_a_traceback(tmp_path: Path
     assert result.exit_code == 1
     assert "no famlink output database" in result.output
     assert "Traceback" not in result.output
+
+
+def test_csv_output_cannot_smuggle_a_spreadsheet_formula() -> None:
+    from linkage.cli_common import render_rows
+
+    text = render_rows(["name"], [["=HYPERLINK(\"http://x\")"], ["Ann"]], "csv")
+    assert text.splitlines()[1].startswith("\"'=HYPERLINK")
+    assert text.splitlines()[2] == "Ann"

@@ -1,0 +1,262 @@
+"""Splink training and prediction on Spark (``[linkage] backend = "spark"``).
+
+Only the quadratic part of linkage runs on Spark: ingest and standardisation stay in
+DuckDB (they are linear and write ``source_records``), and clustering, stable ids and
+persons run afterwards in DuckDB on ``record_links``, exactly as with the DuckDB backend.
+Here, each source's ``source_records`` are exported to Parquet (the same columns as the
+DuckDB path registers), read by Spark, trained on with the same :class:`TrainingPlan`,
+and predicted on; the predictions come back as Parquet into ``record_links``.
+
+The Splink model JSON is bound to its SQL dialect (DuckDB and Spark quote identifiers and
+name their similarity functions differently), so the model is rebuilt from
+:func:`linkage.splink_model.settings` for Spark, and a saved model must come from a Spark
+run to be reused here. See docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from linkage import splink_model
+from linkage.errors import FamlinkError
+from linkage.jobfile import SparkSettings
+from linkage.link import SPLINK_LOG_LEVEL, Prediction, write_record_links
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+INSTALL_HINT = "install with pip install 'famlink[spark]'"
+
+#: working folder inside the output folder (Parquet in and out, Spark's checkpoints);
+#: it holds personal data and is removed when the linkage stage ends
+WORK_DIR_NAME = "spark-work"
+
+# Spark's own logging at ERROR only: a data officer follows famlink's stages. (The repl
+# logger at the root's level stops pyspark's "Setting default log level" banner.)
+LOG4J2_PROPERTIES = """\
+rootLogger.level = error
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+"""
+
+_LOCAL_MASTER = re.compile(r"local(?:\[(\*|[0-9]+)(?:,\s*[0-9]+)?\])?")
+
+
+def java_executable() -> str | None:
+    """The ``java`` Spark will start: ``$JAVA_HOME/bin/java``, else the first on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+def check_available() -> None:
+    """Raise a FamlinkError if pyspark or Java is missing (before any work is done)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as err:
+        raise FamlinkError(
+            "the Spark backend needs pyspark, which is not installed", hint=INSTALL_HINT
+        ) from err
+    if java_executable() is None:
+        raise FamlinkError(
+            "the Spark backend needs Java 17 or later, and no java was found "
+            "(neither $JAVA_HOME/bin/java nor java on PATH)",
+            hint="install a Java runtime (e.g. apt-get install openjdk-17-jre-headless) "
+                 "or set JAVA_HOME",
+        )
+
+
+def local_threads(master: str) -> int | None:
+    """Worker threads of a local master (``local`` = 1, ``local[*]`` = cores); None if not local."""
+    match = _LOCAL_MASTER.fullmatch(master.strip())
+    if match is None:
+        return None
+    threads = match.group(1)
+    if threads is None:
+        return 1
+    return (os.cpu_count() or 1) if threads == "*" else int(threads)
+
+
+def shuffle_partitions(settings: SparkSettings) -> int:
+    """``[spark] shuffle_partitions``, else two per local thread, else Spark's default 200."""
+    if settings.shuffle_partitions is not None:
+        return settings.shuffle_partitions
+    threads = local_threads(settings.master)
+    return 200 if threads is None else max(2, 2 * threads)
+
+
+def spark_conf(settings: SparkSettings, *, work_dir: Path) -> dict[str, str]:
+    """Every Spark setting famlink starts the session with (``[spark.conf]`` wins, except
+    that its ``spark.jars`` and ``spark.driver.extraJavaOptions`` are added to famlink's)."""
+    from splink.backends.spark import similarity_jar_location
+
+    log_config = work_dir / "log4j2.properties"
+    log_config.write_text(LOG4J2_PROPERTIES, encoding="utf-8")
+    conf: dict[str, str] = {
+        "spark.master": settings.master,
+        "spark.app.name": "famlink",
+        "spark.sql.shuffle.partitions": str(shuffle_partitions(settings)),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    if local_threads(settings.master) is not None:
+        conf["spark.driver.host"] = "127.0.0.1"
+        conf["spark.driver.bindAddress"] = "127.0.0.1"
+    if settings.driver_memory:
+        conf["spark.driver.memory"] = settings.driver_memory
+    if settings.executor_memory:
+        conf["spark.executor.memory"] = settings.executor_memory
+    extra = dict(settings.conf)
+    jars = [similarity_jar_location(), *filter(None, extra.pop("spark.jars", "").split(","))]
+    conf["spark.jars"] = ",".join(jars)
+    java_options = f"-Dlog4j2.configurationFile={log_config.resolve().as_uri()}"
+    user_options = extra.pop("spark.driver.extraJavaOptions", "")
+    conf["spark.driver.extraJavaOptions"] = f"{java_options} {user_options}".strip()
+    conf.update(extra)
+    return conf
+
+
+def build_session(settings: SparkSettings, *, work_dir: Path, checkpoint_dir: Path) -> SparkSession:
+    """Start (or join) the Spark session the job describes, with Splink's similarity jar."""
+    check_available()
+    from pyspark.sql import SparkSession
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder
+    for key, value in spark_conf(settings, work_dir=work_dir).items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as err:  # pyspark raises its own errors for a JVM that will not start
+        raise FamlinkError(
+            f"could not start Spark (master {settings.master!r}): {str(err).strip()[:500]}",
+            hint="the Spark backend needs Java 17 or later; check [spark] in the job file",
+        ) from err
+    spark.sparkContext.setLogLevel("ERROR")
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    spark.sparkContext.setCheckpointDir(str(checkpoint_dir))
+    return spark
+
+
+def load_spark_model(path: Path) -> dict[str, Any]:
+    """A saved model for Spark; a model trained on another backend is refused (its SQL is
+    that backend's dialect and fails on Spark)."""
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise FamlinkError(f"cannot read the saved model: {err}", file=str(path)) from err
+    if not isinstance(loaded, dict) or "comparisons" not in loaded:
+        raise FamlinkError("not a Splink model (no comparisons)", file=str(path))
+    dialect = loaded.get("sql_dialect")
+    if dialect != "spark":
+        raise FamlinkError(
+            f"this model was trained on the {dialect or 'unknown'} backend; its SQL is in "
+            f"{dialect or 'another'} dialect and cannot run on Spark",
+            file=str(path),
+            hint="reuse a model.json from a --backend spark run, leave out --model to train "
+                 "on Spark, or run this job with --backend duckdb",
+        )
+    return loaded
+
+
+def export_inputs(con: duckdb.DuckDBPyConnection, folder: Path) -> list[tuple[str, Path]]:
+    """Write each source's records, as the model compares them, to ``folder/<source>.parquet``."""
+    sources = [r[0] for r in con.execute(
+        "SELECT DISTINCT source FROM source_records ORDER BY 1").fetchall()]
+    if not sources:
+        raise FamlinkError("no usable people records in any source; nothing to link")
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for source in sources:
+        path = folder / f"{source}.parquet"
+        con.sql(splink_model.splink_input_sql(), params=[source]).write_parquet(str(path))
+        files.append((source, path))
+    return files
+
+
+def predict_spark(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    out_dir: Path,
+    seed: int,
+    link_floor: float,
+    model: Path | None,
+    settings: SparkSettings,
+) -> Prediction:
+    """Train (or load) the model and predict on Spark; write ``record_links`` into ``con``
+    and the Spark model to ``out_dir/model.json``."""
+    from splink import Linker
+
+    check_available()
+    loaded = load_spark_model(model) if model is not None else None
+    work = out_dir / WORK_DIR_NAME
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    inputs = export_inputs(con, work / "inputs")
+    timings["export"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    checkpoint_dir = settings.checkpoint_dir or work / "checkpoints"
+    spark = build_session(settings, work_dir=work, checkpoint_dir=checkpoint_dir)
+    # setCheckpointDir made a fresh subfolder of checkpoint_dir; only that is ours to remove
+    spark_checkpoints = spark.sparkContext.getCheckpointDir()
+    timings["spark_start"] = time.perf_counter() - t0
+    try:
+        from splink.backends.spark import SparkAPI
+
+        t0 = time.perf_counter()
+        logging.getLogger("splink").setLevel(SPLINK_LOG_LEVEL)
+        db_api = SparkAPI(spark_session=spark, num_partitions_on_repartition=shuffle_partitions(settings))
+        frames = [
+            db_api.register(spark.read.parquet(str(path)), dataset_display_name=source,
+                            table_name=f"famlink_in_{source}")
+            for source, path in inputs
+        ]
+        tables = frames if len(frames) > 1 else frames[0]
+        link_type: splink_model.LinkType = "link_and_dedupe" if len(frames) > 1 else "dedupe_only"
+        if loaded is None:
+            linker = Linker(tables, splink_model.settings(link_type=link_type), SPLINK_LOG_LEVEL)
+            trained = splink_model.train(linker, splink_model.TrainingPlan(seed=seed))
+        else:
+            trained = {**loaded, "link_type": link_type}
+        linker = Linker(tables, trained, SPLINK_LOG_LEVEL)
+        timings["train"] = time.perf_counter() - t0
+        model_path = out_dir / "model.json"
+        splink_model.save_model(linker, model_path)
+
+        t0 = time.perf_counter()
+        predictions = linker.inference.predict(threshold_match_probability=link_floor)
+        folder = work / "predictions"
+        predictions.as_spark_dataframe().select(
+            "source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r",
+            "match_weight", "match_probability", "match_key",
+        ).write.mode("overwrite").parquet(str(folder))
+        pattern = str(folder / "*.parquet").replace("'", "''")
+        write_record_links(con, f"read_parquet('{pattern}')")
+        timings["predict"] = time.perf_counter() - t0
+    finally:
+        spark.catalog.clearCache()
+        spark.stop()
+        if spark_checkpoints:
+            shutil.rmtree(spark_checkpoints.removeprefix("file:"), ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return Prediction(model_path=model_path, timings=timings)
