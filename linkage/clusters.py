@@ -101,7 +101,13 @@ def split_conflicting_clusters(
                     other_part = part_of[y if x == rec else x]
                     best[other_part] = max(weight, best.get(other_part, weight))
             own = best.get(part_of[rec], float("-inf"))
-            if any(w >= own - AMBIGUITY_MARGIN for p, w in best.items() if p != part_of[rec]):
+            # Only a part the record could belong to makes it ambiguous: a father's undated
+            # contact row is not torn between him and the son it names as his child.
+            rivals = [
+                w for p, w in best.items()
+                if p != part_of[rec] and not (apart.get(rec, set()) & parts[p])
+            ]
+            if any(w >= own - AMBIGUITY_MARGIN for w in rivals):
                 ambiguous.add(rec)
         for rec in ambiguous:
             parts[part_of[rec]].discard(rec)

@@ -27,6 +27,7 @@ LinkType = Literal["link_only", "link_and_dedupe", "dedupe_only"]
 SPLINK_INPUT_COLUMNS_SQL = """
     record_id AS unique_id,
     first_name_canonical AS first_name,
+    first_name_clean AS first_name_as_written,
     surname_clean AS surname,
     surname_first_token,
     dob,
@@ -98,7 +99,17 @@ def _address_comparison() -> cl.CustomComparison:
     )
 
 
-def _name_comparison(column: str, other: str, label: str) -> cl.CustomComparison:
+def _names_swapped_level(label: str) -> cll.CustomLevel:
+    """First name and surname entered the other way round (as written, before nicknames
+    are resolved: "WILLIAMS CHARLIE" must match "Charlie Williams", not "Charles")."""
+    return cll.CustomLevel(
+        '"first_name_as_written_l" = "surname_r" AND "surname_l" = "first_name_as_written_r"',
+        label_for_charts=label,
+        base_dialect_str="duckdb",
+    )
+
+
+def _name_comparison(column: str, label: str) -> cl.CustomComparison:
     """One name part: exact (term-frequency adjusted), swapped with the other part, close, else.
 
     First name and surname are compared separately, not as one full-name comparison, so a
@@ -112,11 +123,7 @@ def _name_comparison(column: str, other: str, label: str) -> cl.CustomComparison
         comparison_levels=[
             cll.NullLevel(column),
             cll.ExactMatchLevel(column, term_frequency_adjustments=True),
-            cll.CustomLevel(
-                f'"{column}_l" = "{other}_r" AND "{other}_l" = "{column}_r"',
-                label_for_charts=f"{label} and the other name part swapped",
-                base_dialect_str="duckdb",
-            ),
+            _names_swapped_level("First name and surname swapped"),
             cll.JaroWinklerLevel(column, 0.92),
             cll.JaroWinklerLevel(column, 0.80),
             cll.ElseLevel(),
@@ -127,8 +134,8 @@ def _name_comparison(column: str, other: str, label: str) -> cl.CustomComparison
 def comparisons() -> list[ComparisonCreator]:
     """The comparisons, built from Splink's comparison library."""
     return [
-        _name_comparison("first_name", "surname", "First name (nicknames resolved)"),
-        _name_comparison("surname", "first_name", "Surname"),
+        _name_comparison("first_name", "First name (nicknames resolved)"),
+        _name_comparison("surname", "Surname"),
         _dob_comparison(),
         # Two different valid NHS numbers are strong evidence of two people (twins!).
         cl.ExactMatch("nhs_number"),
@@ -153,7 +160,7 @@ def blocking_rules() -> list[BlockingRuleCreator]:
         block_on("postcode", "substr(first_name, 1, 1)"),
         block_on("uprn", "substr(first_name, 1, 1)"),
         CustomRule(
-            "l.first_name = r.surname AND l.surname = r.first_name",
+            "l.first_name_as_written = r.surname AND l.surname = r.first_name_as_written",
             sql_dialect="duckdb",
         ),
     ]

@@ -66,3 +66,17 @@ def test_an_undated_record_clearly_closer_to_one_person_stays_with_them() -> Non
         {"k": [father, son, undated]}, links, [(father, son)], unanchored=[undated]
     )
     assert {frozenset(p) for p in parts["k"]} == {frozenset([father, undated]), frozenset([son])}
+
+
+def test_an_undated_father_row_is_not_torn_between_him_and_the_son_it_names() -> None:
+    # The education contact row says "father of the son"; it cannot be the son, so its
+    # equally strong link to the son's records is no reason to leave it unattached.
+    father, son, contact = ("gp", "f"), ("gp", "s"), ("education", "c")
+    links = [(father, contact, 10.0), (son, contact, 10.0)]
+    parts = split_conflicting_clusters(
+        {"k": [father, son, contact]},
+        links,
+        [(father, son), (contact, son)],
+        unanchored=[contact],
+    )
+    assert {frozenset(p) for p in parts["k"]} == {frozenset([father, contact]), frozenset([son])}
