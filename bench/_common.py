@@ -94,3 +94,34 @@ class PhaseMeter:
 
 def write_json(path: str | Path, data: dict[str, Any]) -> None:
     Path(path).write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+# Bench-only model experiments, applied inside a child process before famlink or bare Splink
+# builds its settings (linkage/ itself is not changed). Each names the fix it measures.
+EXPERIMENTS = {
+    "single-swap": "count 'first name and surname swapped' once: drop that level from the surname "
+                   "comparison (it is the same event as the first-name comparison's level, so the "
+                   "model counts its evidence twice)",
+}
+
+
+def apply_experiment(name: str | None) -> None:
+    if not name:
+        return
+    if name not in EXPERIMENTS:
+        raise SystemExit(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+    from linkage import splink_model
+
+    if name == "single-swap":
+        original = splink_model._name_comparison
+
+        def name_comparison(column: str, *rest: Any, **kwargs: Any) -> Any:
+            comparison = original(column, *rest, **kwargs)
+            if column == "surname":
+                comparison._comparison_levels = [
+                    level for level in comparison._comparison_levels
+                    if "swapped" not in str(getattr(level, "label_for_charts", "") or "").lower()
+                ]
+            return comparison
+
+        splink_model._name_comparison = name_comparison

@@ -28,11 +28,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from _common import PhaseMeter, write_json
+from _common import PhaseMeter, apply_experiment, write_json
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     meter = PhaseMeter()
+    apply_experiment(args.experiment)
     import duckdb
     from splink import DuckDBAPI, Linker
 
@@ -51,6 +52,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         con = duckdb.connect(str(db_file))
     else:
         con = duckdb.connect()
+        # an in-memory database spills to ./.tmp by default; keep that out of the checkout
+        con.execute("SET temp_directory = ?", [str(out / "duckdb.tmp")])
     for name, value in (kv.split("=", 1) for kv in args.duckdb_set):
         con.execute(f"SET {name} = ?", [value])
     con.execute("ATTACH ? AS famlink (READ_ONLY)", [str(args.db)])
@@ -112,6 +115,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "links_kept": links_kept,
         "sources": sources,
         "database": args.database,
+        "experiment": args.experiment,
         "duckdb_settings": settings,
     }
 
@@ -164,6 +168,7 @@ def main() -> int:
     p_run.add_argument("--database", choices=("memory", "file"), default="memory",
                        help="Splink's DuckDB: in-memory (default, what a bare Splink user gets from "
                        "DuckDBAPI()) or a database file in --out (what famlink does)")
+    p_run.add_argument("--experiment", default=None, help="bench-only model change (bench/_common.py)")
     p_run.add_argument("--duckdb-set", action="append", default=[], metavar="NAME=VALUE",
                        help="DuckDB setting, e.g. memory_limit=3GB or threads=1 (repeatable)")
     p_score = sub.add_parser("score", help="accuracy of bare Splink's clusters against the truth")

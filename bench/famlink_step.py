@@ -19,7 +19,7 @@ import functools
 import sys
 from typing import Any
 
-from _common import PhaseMeter, write_json
+from _common import PhaseMeter, apply_experiment, write_json
 
 METER = PhaseMeter()
 
@@ -66,10 +66,12 @@ def main() -> int:
     parser.add_argument("--duckdb-set", action="append", default=[], metavar="NAME=VALUE",
                         help="experiment: SET this on famlink's output-database connection right "
                         "after it is opened (e.g. memory_limit=3GB, threads=1); repeatable")
+    parser.add_argument("--experiment", default=None, help="bench-only model change (bench/_common.py)")
     parser.add_argument("famlink_args", nargs=argparse.REMAINDER, help="-- then famlink's arguments")
     args = parser.parse_args()
     famlink_args = [a for a in args.famlink_args if a != "--"] if args.famlink_args[:1] == ["--"] else args.famlink_args
 
+    apply_experiment(args.experiment)
     import linkage.link as link
     import linkage.pipeline as pipeline
     import linkage.splink_model as splink_model
@@ -108,7 +110,8 @@ def main() -> int:
 
     summary = captured.get("summary")
     result: dict[str, Any] = {
-        "argv": ["famlink", *famlink_args], "duckdb_set": args.duckdb_set, **METER.report()}
+        "argv": ["famlink", *famlink_args], "duckdb_set": args.duckdb_set,
+        "experiment": args.experiment, **METER.report()}
     if summary is not None:
         result.update(
             timings={k: round(v, 3) for k, v in summary.timings.items()},

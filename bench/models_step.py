@@ -42,7 +42,7 @@ def _mark_substeps(meter: PhaseMeter) -> None:
                 try:
                     return __f(*a, **kw)
                 finally:
-                    meter.mark("models:other")
+                    meter.mark(f"models:after {__n}")
 
             setattr(module, name, functools.wraps(original)(wrapper))
 

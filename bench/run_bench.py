@@ -36,7 +36,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import EXPERIMENTS  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
+SOURCE_ROOT = [ROOT]  # where linkage/, models/ and sample_data/ are read from (see --freeze)
 BENCH = ROOT / "bench"
 PYTHON = sys.executable
 FAMLINK = str(Path(sys.executable).with_name("famlink"))
@@ -48,6 +52,9 @@ GB = 1_000_000_000
 
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+# Extra environment for every child (``--freeze`` points PYTHONPATH at the frozen copy).
+CHILD_ENV: dict[str, str] = {}
+FROZEN = ("linkage", "models", "visualise", "sample_data")
 
 
 class StepFailed(RuntimeError):
@@ -76,7 +83,7 @@ def run_step(name: str, argv: list[str], logdir: Path, max_rss: int | None = Non
     sampled_peak = 0
     t0 = time.perf_counter()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        env = {**os.environ, "BENCH_PROGRESS_FILE": str(progress)}
+        env = {**os.environ, **CHILD_ENV, "BENCH_PROGRESS_FILE": str(progress)}
         proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT, env=env)  # noqa: S603 - our own argv
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -196,9 +203,11 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
         return step
 
     fam_settings = [a for kv in args.duckdb_set for a in ("--duckdb-set", kv)]
-    bare_settings = [a for kv in args.duckdb_set for a in ("--duckdb-set", kv)]
+    if args.experiment:
+        fam_settings += ["--experiment", args.experiment]
+    bare_settings = fam_settings
     if size is None:
-        data = ROOT / "sample_data"
+        data = SOURCE_ROOT[0] / "sample_data"
         res["steps"]["generate"] = {"skipped": "committed sample_data/"}
     else:
         data = work / "data"
@@ -251,7 +260,8 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
         result = work / "models.json"
         step = attempt("models", [
             PYTHON, str(BENCH / "models_step.py"), "--db", str(models_dir / "famlink.duckdb"),
-            "--job", str(job), "--result", str(result), *fam_settings], result)
+            "--job", str(job), "--result", str(result),
+            *[a for kv in args.duckdb_set for a in ("--duckdb-set", kv)]], result)
         if step:
             res["steps"]["models"] = step
     elif "models" in args.stages:
@@ -265,14 +275,15 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
         if step:
             step["detail"] = json.loads(Path(step["stdout"]).read_text(encoding="utf-8"))
             res["steps"]["evaluate"] = step
-        if (work / "bare" / "clusters.parquet").exists():
-            result = work / "bare-score.json"
-            step = attempt("evaluate_bare", [
-                PYTHON, str(BENCH / "bare_splink.py"), "score", "--db", str(fam_out / "famlink.duckdb"),
-                "--clusters", str(work / "bare" / "clusters.parquet"), "--truth", str(truth),
-                "--result", str(result)], result)
-            if step:
-                res["steps"]["evaluate_bare"] = step
+    # Bare Splink's clusters are scored even when famlink did not finish.
+    if "evaluate" in args.stages and truth.exists() and (work / "bare" / "clusters.parquet").exists():
+        result = work / "bare-score.json"
+        step = attempt("evaluate_bare", [
+            PYTHON, str(BENCH / "bare_splink.py"), "score", "--db", str(fam_out / "famlink.duckdb"),
+            "--clusters", str(work / "bare" / "clusters.parquet"), "--truth", str(truth),
+            "--result", str(result)], result)
+        if step:
+            res["steps"]["evaluate_bare"] = step
     if (fam_out / "model.json").exists() and (work / "bare" / "model.json").exists():
         sys.path.insert(0, str(BENCH))
         from bare_splink import model_difference
@@ -334,6 +345,23 @@ def summarise(res: dict[str, Any]) -> dict[str, Any]:
         for k in ("train", "predict", "cluster"):
             s[f"ratio_{k}"] = median([
                 f["detail"]["link_timings"][k] / max(b["detail"]["timings"][k], 1e-9) for f, b in pairs])
+    failed = res.get("failed", {}).get("famlink")
+    if fam:
+        s["famlink_status"] = "finished"
+    elif failed:
+        # What the progress file says about the phases that finished before it failed.
+        prog = failed.get("progress", {})
+        done = {p["phase"]: p for p in prog.get("done", [])}
+        killed = "killed over the RSS cap" if failed.get("killed_over_rss_cap") else f"exit {failed['returncode']}"
+        s["famlink_status"] = f"FAILED in {prog.get('current_phase', '?')} after {failed['wall_s']:.0f}s ({killed})"
+        s["famlink_peak_rss"] = failed["peak_rss_bytes"]
+        s["famlink_cpu"] = failed["cpu_s"]
+        for k in ("ingest", "train", "predict"):
+            if k in done:
+                s[f"famlink_{k}"] = done[k]["seconds"]
+        s["famlink_phase_peaks"] = {k: v["peak_rss_bytes"] for k, v in done.items()}
+        if prog.get("current_phase") and failed.get("peak_rss_bytes"):
+            s["famlink_phase_peaks"].setdefault(prog["current_phase"], failed["peak_rss_bytes"])
     gen = res["steps"].get("generate", {})
     if "wall_s" in gen:
         s["generate_wall"], s["generate_peak_rss"] = gen["wall_s"], gen["peak_rss_bytes"]
@@ -394,8 +422,13 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
                      f"target ≥ −0.01: {'met' if f_big >= f_small - 0.01 else 'NOT met'})")
     if largest and "famlink_peak_rss" in largest["summary"]:
         peak = largest["summary"]["famlink_peak_rss"]
-        lines.append(f"- peak RSS of famlink link at {largest['label']}: {peak / GB:.2f} GB "
-                     f"(target ≤ 4 GB: {'met' if peak <= 4 * GB else 'NOT met'})")
+        status = largest["summary"].get("famlink_status", "finished")
+        if status == "finished":
+            lines.append(f"- peak RSS of famlink link at {largest['label']}: {peak / GB:.2f} GB "
+                         f"(target ≤ 4 GB: {'met' if peak <= 4 * GB else 'NOT met'})")
+        else:
+            lines.append(f"- famlink link at {largest['label']} {status}: peak RSS {peak / GB:.2f} GB "
+                         "until then; no F1, no ratio (targets NOT met)")
     for r in results:
         s = r["summary"]
         if "models_share_of_linkage" in s:
@@ -472,6 +505,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
         ("bare Splink pairs scored (≥ link_floor)", "bare_pairs_scored", "n"),
     ])
     lines += table("Wall time, seconds (median of repeats)", [
+        ("famlink link --no-models", "famlink_status", "n"),
         ("generate: `famlink sample-data`", "generate_wall", "s"),
         ("famlink: ingest (read + standardise)", "famlink_ingest", "s"),
         ("famlink: train (register inputs + u/λ/EM)", "famlink_train", "s"),
@@ -494,7 +528,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
         ("CPU s: bare Splink process", "bare_cpu", "s"),
         ("ratio famlink / bare by CPU s, linkage-only", "ratio_linkage_cpu", "x"),
         ("ratio famlink / bare by CPU s, whole stage", "ratio_whole_cpu", "x"),
-        ("ratio train / predict / cluster: train", "ratio_train", "x"),
+        ("ratio train", "ratio_train", "x"),
         ("ratio predict", "ratio_predict", "x"),
         ("ratio cluster", "ratio_cluster", "x"),
         ("models: `build_models`", "models_seconds", "s"),
@@ -557,6 +591,13 @@ def main() -> int:
     parser.add_argument("--duckdb-set", action="append", default=[], metavar="NAME=VALUE",
                         help="DuckDB setting for famlink's, the models step's and bare Splink's "
                         "connections alike (e.g. memory_limit=3GB, threads=2); repeatable")
+    parser.add_argument("--experiment", choices=sorted(EXPERIMENTS), default=None,
+                        help="bench-only model change applied to famlink and bare Splink alike "
+                        "(see bench/_common.py EXPERIMENTS); linkage/ is not edited")
+    parser.add_argument("--freeze", action="store_true",
+                        help="copy linkage/, models/, visualise/, sample_data/ to WORK/src first and run "
+                        "every step on that copy (PYTHONPATH), so edits made during a long run do not "
+                        "mix versions; the git diff at copy time is saved beside it")
     parser.add_argument("--seed", type=int, default=SAMPLE_SEED, help="generator seed (default: the sample's)")
     parser.add_argument("--render", type=Path, metavar="RESULTS_JSON",
                         help="only print the tables of an earlier run's results.json")
@@ -568,6 +609,7 @@ def main() -> int:
         print(markdown(earlier["results"]))
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
+    frozen = freeze(args.work) if args.freeze else None
     with_models = not args.no_models and models_available()
     if not args.no_models and not with_models:
         log("models.build_models not available: the models stage is skipped (famlink runs with --no-models)")
@@ -578,6 +620,9 @@ def main() -> int:
         "machine": machine_facts(),
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
         "with_models": with_models,
+        "frozen_source": frozen,
+        "experiment": args.experiment,
+        "duckdb_set": args.duckdb_set,
         "results": [],
     }
     plan: list[tuple[str, int | None]] = [] if args.no_sample else [("sample", None)]
@@ -596,6 +641,24 @@ def main() -> int:
     print(md)
     log(f"wrote {results_path} and {args.work / 'results.md'}")
     return 0
+
+
+def freeze(work: Path) -> dict[str, Any]:
+    """Copy the code under test to WORK/src and make every child import it from there."""
+    src = work / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    for name in FROZEN:
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    diff = subprocess.run(["git", "diff", "HEAD", "--", *FROZEN], cwd=ROOT, capture_output=True,  # noqa: S603,S607
+                          text=True, check=False).stdout
+    (src / "git-diff-at-freeze.patch").write_text(diff, encoding="utf-8")
+    CHILD_ENV["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src.resolve()), os.environ.get("PYTHONPATH")]))
+    SOURCE_ROOT[0] = src.resolve()
+    log(f"froze {', '.join(FROZEN)} into {src} ({len(diff.splitlines())} lines of uncommitted diff)")
+    return {"path": str(src), "git_commit": machine_facts()["git_commit"], "diff_lines": len(diff.splitlines()),
+            "frozen_at_utc": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def _bytes(text: str) -> int:

@@ -123,10 +123,11 @@ class SparkSettings:
     #: e.g. "4g"; None = Spark's default (1g)
     driver_memory: str | None = None
     executor_memory: str | None = None
-    #: None = two per core for a local master, else Spark's default (200)
+    #: None = one per thread for a local master, else Spark's default (200)
     shuffle_partitions: int | None = None
-    #: resolved against the job file's folder; None = a folder inside the output folder
-    checkpoint_dir: Path | None = None
+    #: a local folder (resolved against the job file's folder) or a URI such as
+    #: hdfs://…; None = a folder inside the output folder
+    checkpoint_dir: str | None = None
     #: extra Spark settings, e.g. {"spark.sql.adaptive.enabled": "true"}
     conf: Mapping[str, str] = field(default_factory=dict)
 
@@ -354,12 +355,13 @@ class _Reader:
                                        or not isinstance(partitions, int) or partitions <= 0):
             raise self.fail("spark.shuffle_partitions",
                             f"must be a whole number > 0, not {partitions!r}")
-        checkpoint_dir: Path | None = None
+        checkpoint_dir: str | None = None
         if "checkpoint_dir" in table:
             text = table["checkpoint_dir"]
             if not isinstance(text, str) or not text.strip():
-                raise self.fail("spark.checkpoint_dir", "must be a folder path (text)")
-            checkpoint_dir = (self.base / text).resolve()
+                raise self.fail("spark.checkpoint_dir", "must be a folder path or URI (text)")
+            text = text.strip()
+            checkpoint_dir = text if "://" in text else str((self.base / text).resolve())
         conf = self.spark_conf(table.get("conf", {}))
         return SparkSettings(master=master.strip(), driver_memory=memory["driver_memory"],
                              executor_memory=memory["executor_memory"],

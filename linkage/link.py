@@ -74,6 +74,17 @@ def build_linker(
             loaded = json.loads(Path(model).read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
             raise FamlinkError(f"cannot read the saved model: {err}", file=str(model)) from err
+        if isinstance(loaded, dict) and loaded.get("sql_dialect", "duckdb") != "duckdb":
+            # A Spark run's model: its SQL is Spark's. Explaining a pair re-scores it here
+            # with the same trained parameters; linking must use a DuckDB-trained model.
+            from linkage.spark_backend import parameters_in_dialect
+
+            if not keep_comparison_details:
+                raise FamlinkError(
+                    f"this model was trained on the {loaded['sql_dialect']} backend; its SQL "
+                    "cannot run on DuckDB", file=str(model),
+                    hint="run with --backend spark, or leave out --model to train on DuckDB")
+            loaded = parameters_in_dialect(loaded, "duckdb", file=str(model))
         loaded["link_type"] = link_type
         if keep_comparison_details:
             loaded["retain_matching_columns"] = True

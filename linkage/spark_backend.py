@@ -16,7 +16,6 @@ run to be reused here. See docs/scaling.md.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import shutil
@@ -40,13 +39,16 @@ INSTALL_HINT = "install with pip install 'famlink[spark]'"
 #: it holds personal data and is removed when the linkage stage ends
 WORK_DIR_NAME = "spark-work"
 
-# Spark's own logging at ERROR only: a data officer follows famlink's stages. (The repl
-# logger at the root's level stops pyspark's "Setting default log level" banner.)
+# Spark's own logging at ERROR only: a data officer follows famlink's stages. (pyspark
+# prints a "Setting default log level" banner unless Spark's logger and the root logger
+# are configured at the same level.)
 LOG4J2_PROPERTIES = """\
 rootLogger.level = error
-logger.repl.name = org.apache.spark.repl.Main
-logger.repl.level = error
 rootLogger.appenderRef.stderr.ref = console
+logger.spark.name = org.apache.spark
+logger.spark.level = error
+logger.hadoop.name = org.apache.hadoop
+logger.hadoop.level = error
 appender.console.type = Console
 appender.console.name = console
 appender.console.target = SYSTEM_ERR
@@ -94,11 +96,17 @@ def local_threads(master: str) -> int | None:
 
 
 def shuffle_partitions(settings: SparkSettings) -> int:
-    """``[spark] shuffle_partitions``, else two per local thread, else Spark's default 200."""
+    """``[spark] shuffle_partitions``, else one per local thread, else Spark's default 200.
+
+    Also the partitions Splink repartitions its big tables (blocked pairs, predictions)
+    into. On one machine there are no stragglers to balance, and every extra partition is
+    one more task per step of training (hundreds of small Spark jobs): one per thread is
+    the fastest local setting measured.
+    """
     if settings.shuffle_partitions is not None:
         return settings.shuffle_partitions
     threads = local_threads(settings.master)
-    return 200 if threads is None else max(2, 2 * threads)
+    return 200 if threads is None else threads
 
 
 def spark_conf(settings: SparkSettings, *, work_dir: Path) -> dict[str, str]:
@@ -133,7 +141,7 @@ def spark_conf(settings: SparkSettings, *, work_dir: Path) -> dict[str, str]:
     return conf
 
 
-def build_session(settings: SparkSettings, *, work_dir: Path, checkpoint_dir: Path) -> SparkSession:
+def build_session(settings: SparkSettings, *, work_dir: Path, checkpoint_dir: str) -> SparkSession:
     """Start (or join) the Spark session the job describes, with Splink's similarity jar."""
     check_available()
     from pyspark.sql import SparkSession
@@ -150,8 +158,9 @@ def build_session(settings: SparkSettings, *, work_dir: Path, checkpoint_dir: Pa
             hint="the Spark backend needs Java 17 or later; check [spark] in the job file",
         ) from err
     spark.sparkContext.setLogLevel("ERROR")
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    spark.sparkContext.setCheckpointDir(str(checkpoint_dir))
+    if "://" not in checkpoint_dir:  # a local folder (else e.g. hdfs://, made by Spark)
+        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+    spark.sparkContext.setCheckpointDir(checkpoint_dir)
     return spark
 
 
@@ -174,6 +183,38 @@ def load_spark_model(path: Path) -> dict[str, Any]:
                  "on Spark, or run this job with --backend duckdb",
         )
     return loaded
+
+
+def parameters_in_dialect(model: dict[str, Any], dialect: str, *, file: str) -> dict[str, Any]:
+    """``model``'s trained parameters (λ, m, u) on famlink's settings rebuilt for ``dialect``.
+
+    Used by ``famlink explain`` to re-score a pair in DuckDB with a Spark run's model. The
+    model's comparisons and levels must be famlink's current ones (same names and labels).
+    """
+    link_type = model.get("link_type", "link_and_dedupe")
+    target = splink_model.settings(link_type=link_type).create_settings_dict(dialect)
+    source_comparisons = model.get("comparisons", [])
+    mismatch = FamlinkError(
+        "the saved model's comparisons are not this famlink version's; it cannot be "
+        f"translated to {dialect} SQL", file=file,
+        hint="link again (on either backend) with this version of famlink")
+    if len(source_comparisons) != len(target["comparisons"]):
+        raise mismatch
+    for old, new in zip(source_comparisons, target["comparisons"], strict=True):
+        old_levels, new_levels = old["comparison_levels"], new["comparison_levels"]
+        if old.get("output_column_name") != new.get("output_column_name") or len(old_levels) != len(new_levels):
+            raise mismatch
+        for old_level, new_level in zip(old_levels, new_levels, strict=True):
+            if old_level.get("label_for_charts") != new_level.get("label_for_charts"):
+                raise mismatch
+            for key in ("m_probability", "u_probability"):
+                if key in old_level:
+                    new_level[key] = old_level[key]
+    for key in ("probability_two_random_records_match", "linker_uid"):
+        if key in model:
+            target[key] = model[key]
+    target["sql_dialect"] = dialect
+    return target
 
 
 def export_inputs(con: duckdb.DuckDBPyConnection, folder: Path) -> list[tuple[str, Path]]:
@@ -215,16 +256,18 @@ def predict_spark(
     timings["export"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    checkpoint_dir = settings.checkpoint_dir or work / "checkpoints"
-    spark = build_session(settings, work_dir=work, checkpoint_dir=checkpoint_dir)
-    # setCheckpointDir made a fresh subfolder of checkpoint_dir; only that is ours to remove
-    spark_checkpoints = spark.sparkContext.getCheckpointDir()
-    timings["spark_start"] = time.perf_counter() - t0
+    checkpoint_dir = settings.checkpoint_dir or str(work / "checkpoints")
+    spark: SparkSession | None = None
+    spark_checkpoints: str | None = None
     try:
         from splink.backends.spark import SparkAPI
 
+        spark = build_session(settings, work_dir=work, checkpoint_dir=checkpoint_dir)
+        # setCheckpointDir made a fresh subfolder of checkpoint_dir: only that is ours
+        spark_checkpoints = spark.sparkContext.getCheckpointDir()
+        timings["spark_start"] = time.perf_counter() - t0
+
         t0 = time.perf_counter()
-        logging.getLogger("splink").setLevel(SPLINK_LOG_LEVEL)
         db_api = SparkAPI(spark_session=spark, num_partitions_on_repartition=shuffle_partitions(settings))
         frames = [
             db_api.register(spark.read.parquet(str(path)), dataset_display_name=source,
@@ -254,9 +297,10 @@ def predict_spark(
         write_record_links(con, f"read_parquet('{pattern}')")
         timings["predict"] = time.perf_counter() - t0
     finally:
-        spark.catalog.clearCache()
-        spark.stop()
-        if spark_checkpoints:
+        if spark is not None:
+            spark.catalog.clearCache()
+            spark.stop()
+        if spark_checkpoints and spark_checkpoints.startswith(("file:", "/")):
             shutil.rmtree(spark_checkpoints.removeprefix("file:"), ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
     return Prediction(model_path=model_path, timings=timings)

@@ -109,7 +109,7 @@ def _names_swapped_level(label: str) -> cll.CustomLevel:
     )
 
 
-def _name_comparison(column: str, label: str) -> cl.CustomComparison:
+def _name_comparison(column: str, label: str, *, swap_counts: bool) -> cl.CustomComparison:
     """One name part: exact (term-frequency adjusted), swapped with the other part, close, else.
 
     First name and surname are compared separately, not as one full-name comparison, so a
@@ -123,7 +123,13 @@ def _name_comparison(column: str, label: str) -> cl.CustomComparison:
         comparison_levels=[
             cll.NullLevel(column),
             cll.ExactMatchLevel(column, term_frequency_adjustments=True),
-            _names_swapped_level("First name and surname swapped"),
+            _names_swapped_level("First name and surname swapped")
+            if swap_counts
+            # The swap is one piece of evidence: the surname comparison has the level too (so
+            # a swapped pair does not fall to "else") but with weight zero, fixed.
+            else _names_swapped_level("Swapped (counted under first name)").configure(
+                m_probability=0.5, u_probability=0.5, fix_m_probability=True, fix_u_probability=True
+            ),
             cll.JaroWinklerLevel(column, 0.92),
             cll.JaroWinklerLevel(column, 0.80),
             cll.ElseLevel(),
@@ -134,8 +140,8 @@ def _name_comparison(column: str, label: str) -> cl.CustomComparison:
 def comparisons() -> list[ComparisonCreator]:
     """The comparisons, built from Splink's comparison library."""
     return [
-        _name_comparison("first_name", "First name (nicknames resolved)"),
-        _name_comparison("surname", "Surname"),
+        _name_comparison("first_name", "First name (nicknames resolved)", swap_counts=True),
+        _name_comparison("surname", "Surname", swap_counts=False),
         _dob_comparison(),
         # Two different valid NHS numbers are strong evidence of two people (twins!).
         cl.ExactMatch("nhs_number"),
