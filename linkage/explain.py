@@ -94,7 +94,8 @@ def explain_pair(out_dir: str | Path, record_a: RecordRef, record_b: RecordRef) 
     try:
         con.execute("ATTACH ? AS out (READ_ONLY)", [str(database)])
         con.execute("CREATE TABLE source_records AS SELECT * FROM out.source_records")
-        left, right = _splink_record(con, record_a), _splink_record(con, record_b)
+        for ref in (record_a, record_b):
+            _splink_record(con, ref)  # a clear error for an unknown record
         people = dict(
             ((s, r), p) for s, r, p in con.execute(
                 "SELECT source, record_id, person_id FROM out.person_records "
@@ -102,8 +103,19 @@ def explain_pair(out_dir: str | Path, record_a: RecordRef, record_b: RecordRef) 
                 [*record_a, *record_b],
             ).fetchall()
         )
-        linker, _, _ = build_linker(con, model=model, keep_comparison_details=True)
-        scored = linker.inference.score_pair(left, right).as_record_list()[0]
+        linker, db_api, _ = build_linker(con, model=model, keep_comparison_details=True)
+        # Typed one-row tables rather than dicts: a missing date of birth must stay a NULL
+        # DATE, not become an untyped NULL that Splink's date functions cannot bind.
+        frames = []
+        for name, ref in (("__famlink_explain_a", record_a), ("__famlink_explain_b", record_b)):
+            columns = splink_model.SPLINK_INPUT_COLUMNS_SQL
+            con.execute(
+                f"CREATE TABLE {name} AS SELECT source AS source_dataset, {columns} "  # noqa: S608
+                "FROM source_records WHERE source = ? AND record_id = ?",
+                list(ref),
+            )
+            frames.append(db_api.register(name))
+        scored = linker.inference.score_pair(frames[0], frames[1]).as_record_list()[0]
         chart = linker.visualisations.waterfall_chart([scored], filter_nulls=False)
         data = records_to_waterfall_data([scored], linker._settings_obj, False)
     finally:

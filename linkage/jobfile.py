@@ -83,7 +83,7 @@ SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 _TOP_KEYS = ("job", "linkage", "spark", "family", "sources")
 _JOB_KEYS = ("name", "reference_date", "seed")
-_LINKAGE_KEYS = ("backend", "match_threshold", "link_floor", "model")
+_LINKAGE_KEYS = ("backend", "match_threshold", "link_floor", "model", "memory_limit")
 _FAMILY_KEYS = ("co_residence_window_months", "non_mobile_age_months")
 _SPARK_KEYS = ("master", "driver_memory", "executor_memory", "shuffle_partitions",
                "checkpoint_dir", "conf")
@@ -113,6 +113,9 @@ class LinkageSettings:
     link_floor: float = 0.3
     #: a saved Splink model to reuse (resolved against the job file's folder); None = train
     model: Path | None = None
+    #: DuckDB's memory limit for the run (it spills to disk beyond it); DuckDB's own default
+    #: is 80 % of the machine's memory, which a shared server cannot give one job
+    memory_limit: str = "3GB"
 
 
 @dataclass(frozen=True)
@@ -326,8 +329,14 @@ class _Reader:
             if not model.is_file():
                 raise self.fail("linkage.model", f"model file not found: {model}",
                                 hint="paths are relative to the job file's folder")
+        memory_limit = table.get("memory_limit", defaults.memory_limit)
+        if not isinstance(memory_limit, str) or not re.fullmatch(
+            r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", memory_limit, flags=re.IGNORECASE
+        ):
+            raise self.fail("linkage.memory_limit", f"not a memory size: {memory_limit!r}",
+                            hint='for example "3GB" or "500MB"')
         return LinkageSettings(backend=backend, match_threshold=threshold, link_floor=floor,
-                               model=model)
+                               model=model, memory_limit=memory_limit.strip())
 
     def probability(self, table: Mapping[str, Any], key: str, default: float) -> float:
         value = table.get(key, default)

@@ -245,29 +245,37 @@ def link_records(
 #   before that child (an undated "father" contact row is not the son he is named after).
 # Only pairs inside one provisional cluster are checked, so this stays cheap.
 BUILT_IN_CANNOT_LINK_SQL = """
-    WITH same AS (
-        SELECT a.*, b.source AS b_source, b.record_id AS b_record_id, b.nhs_number AS b_nhs,
-               b.dob AS b_dob, b.first_name_canonical AS b_first, b.first_name_clean AS b_first_clean,
-               b.surname_clean AS b_surname,
-               b.middle_names_clean AS b_middle
-        FROM person_records pa
-        JOIN person_records pb ON pa.person_id = pb.person_id
-         AND (pa.source, pa.record_id) < (pb.source, pb.record_id)
-        JOIN source_records a ON a.source = pa.source AND a.record_id = pa.record_id
-        JOIN source_records b ON b.source = pb.source AND b.record_id = pb.record_id
-    )
-    SELECT source, record_id, b_source, b_record_id FROM same
-    WHERE nhs_number <> b_nhs
-       OR (abs(date_diff('day', dob, b_dob)) > 3653
-           AND damerau_levenshtein(strftime(dob, '%Y%m%d'), strftime(b_dob, '%Y%m%d')) > 1)
-       OR (dob = b_dob
-           AND coalesce(nhs_number = b_nhs, false) = false
-           AND jaro_winkler_similarity(first_name_canonical, b_first) < 0.8
-           AND jaro_winkler_similarity(first_name_clean, b_first_clean) < 0.8
-           AND substr(first_name_clean, 1, 3) <> substr(b_first_clean, 1, 3)
-           AND first_name_clean <> b_surname AND b_first_clean <> surname_clean
-           AND NOT list_contains(string_split(coalesce(middle_names_clean, ''), ' '), b_first)
-           AND NOT list_contains(string_split(coalesce(b_middle, ''), ' '), first_name_canonical))
+    WITH m AS (  -- the records of provisional persons with more than one record
+        SELECT pr.person_id, s.source, s.record_id, s.nhs_number, s.dob,
+               s.first_name_canonical AS first, s.first_name_clean AS first_written,
+               s.surname_clean AS surname,
+               string_split(coalesce(s.middle_names_clean, ''), ' ') AS middle
+        FROM person_records pr
+        JOIN (SELECT person_id FROM person_records GROUP BY 1 HAVING count(*) > 1) USING (person_id)
+        JOIN source_records s USING (source, record_id)
+    ),
+    nhs_clash AS (SELECT person_id FROM m GROUP BY 1 HAVING count(DISTINCT nhs_number) > 1),
+    age_spread AS (SELECT person_id FROM m GROUP BY 1 HAVING max(dob) - min(dob) > 3653)
+    -- each rule joins only within the persons it can apply to, never all pairs of a cluster
+    SELECT a.source, a.record_id, b.source, b.record_id
+    FROM m a JOIN nhs_clash USING (person_id)
+    JOIN m b ON b.person_id = a.person_id AND a.nhs_number < b.nhs_number
+    UNION
+    SELECT a.source, a.record_id, b.source, b.record_id
+    FROM m a JOIN age_spread USING (person_id)
+    JOIN m b ON b.person_id = a.person_id AND b.dob - a.dob > 3653
+     AND damerau_levenshtein(strftime(a.dob, '%Y%m%d'), strftime(b.dob, '%Y%m%d')) > 1
+    UNION
+    SELECT a.source, a.record_id, b.source, b.record_id
+    FROM m a
+    JOIN m b ON b.person_id = a.person_id AND b.dob = a.dob
+     AND (a.source, a.record_id) < (b.source, b.record_id)
+    WHERE coalesce(a.nhs_number = b.nhs_number, false) = false
+      AND jaro_winkler_similarity(a.first, b.first) < 0.8
+      AND jaro_winkler_similarity(a.first_written, b.first_written) < 0.8
+      AND substr(a.first_written, 1, 3) <> substr(b.first_written, 1, 3)
+      AND a.first_written <> b.surname AND b.first_written <> a.surname
+      AND NOT list_contains(a.middle, b.first) AND NOT list_contains(b.middle, a.first)
     UNION
     -- A parent is at least twelve years older than their child: a record an agency names as
     -- someone's parent cannot be one person with a record born after that child was, less 12.
@@ -284,9 +292,8 @@ BUILT_IN_CANNOT_LINK_SQL = """
         JOIN source_records c ON c.source = r.source AND c.record_id = r.related_record_id
         WHERE r.relationship = 'child' AND c.dob IS NOT NULL
     ) p
-    JOIN person_records px ON px.source = p.source AND px.record_id = p.parent_id
-    JOIN person_records py ON py.person_id = px.person_id
-    JOIN source_records y ON y.source = py.source AND y.record_id = py.record_id
+    JOIN m x ON x.source = p.source AND x.record_id = p.parent_id
+    JOIN m y ON y.person_id = x.person_id
     WHERE y.dob > p.child_dob - INTERVAL 12 YEAR
     UNION
     SELECT r.source, r.record_id, r.source, r.related_record_id
@@ -365,22 +372,28 @@ def _cluster(
         SELECT source, record_id, cluster_id AS person_id FROM __famlink_clusters
         """
     )
-    conflict_sql = f"{BUILT_IN_CANNOT_LINK_SQL} UNION {cannot_link_sql}"
-    conflicts = [((a, b), (c, d)) for a, b, c, d in con.execute(conflict_sql).fetchall()]
+    rules = f"{BUILT_IN_CANNOT_LINK_SQL} UNION {cannot_link_sql}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __famlink_conflicts AS SELECT * FROM ({rules}) c(sa, ra, sb, rb)")  # noqa: S608
+    # The clusters to rebuild: those holding both records of a cannot-link pair.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __famlink_rebuild AS
+        SELECT DISTINCT pa.person_id
+        FROM __famlink_conflicts c
+        JOIN person_records pa ON pa.source = c.sa AND pa.record_id = c.ra
+        JOIN person_records pb ON pb.source = c.sb AND pb.record_id = c.rb
+        WHERE pa.person_id = pb.person_id
+        """
+    )
     parts_by_cluster: dict[str, list[list[tuple[str, str]]]] = {}
-    if conflicts:
-        cids = sorted({cid for cid, in con.execute(
-            "SELECT DISTINCT person_id FROM person_records pr JOIN (SELECT unnest(?) AS k) q "
-            "ON pr.source || ':' || pr.record_id = q.k",
-            [[f"{a}:{b}" for (a, b), _ in conflicts]],
-        ).fetchall()})
-        members = con.execute(
-            "SELECT person_id, source, record_id FROM person_records WHERE list_contains(?, person_id) "
-            "ORDER BY ALL",
-            [cids],
-        ).fetchall()
+    if con.execute("SELECT count(*) FROM __famlink_rebuild").fetchall()[0][0]:
+        conflicts = [((a, b), (c, d)) for a, b, c, d in con.execute(
+            "SELECT * FROM __famlink_conflicts").fetchall()]
         clusters: dict[str, list[tuple[str, str]]] = {}
-        for cid, source, record_id in members:
+        for cid, source, record_id in con.execute(
+            "SELECT person_id, source, record_id FROM person_records JOIN __famlink_rebuild "
+            "USING (person_id) ORDER BY ALL"
+        ).fetchall():
             clusters.setdefault(cid, []).append((source, record_id))
         links = con.execute(
             """
@@ -388,17 +401,17 @@ def _cluster(
             FROM __famlink_links l
             JOIN person_records a ON a.source = l.source_l AND a.record_id = l.record_id_l
             JOIN person_records b ON b.source = l.source_r AND b.record_id = l.record_id_r
-            WHERE a.person_id = b.person_id AND list_contains(?, a.person_id)
-            """,
-            [cids],
+            JOIN __famlink_rebuild r ON r.person_id = a.person_id
+            WHERE a.person_id = b.person_id
+            """
         ).fetchall()
         unanchored = con.execute(
             """
             SELECT s.source, s.record_id FROM source_records s
             JOIN person_records pr USING (source, record_id)
-            WHERE s.dob IS NULL AND s.nhs_number IS NULL AND list_contains(?, pr.person_id)
-            """,
-            [cids],
+            JOIN __famlink_rebuild USING (person_id)
+            WHERE s.dob IS NULL AND s.nhs_number IS NULL
+            """
         ).fetchall()
         parts_by_cluster = split_conflicting_clusters(
             clusters,
@@ -406,30 +419,30 @@ def _cluster(
             conflicts,
             unanchored=[(s, r) for s, r in unanchored],
         )
-    # Final ids: one per part, from its smallest member.
+    # Final ids: one per part, from its smallest member (the same rule as `person_id_for`).
+    keys, ids = [], []
+    for parts in parts_by_cluster.values():
+        for part in parts:
+            part_id = person_id_for(part)
+            for source, record_id in part:
+                keys.append(f"{source}:{record_id}")
+                ids.append(part_id)
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE __famlink_members AS
-        SELECT person_id AS cluster_id, list(source || ':' || record_id ORDER BY source || ':' || record_id) AS members
-        FROM person_records GROUP BY person_id
-        """
+        "CREATE OR REPLACE TEMP TABLE __famlink_overrides AS "
+        "SELECT unnest(?::VARCHAR[]) AS key, unnest(?::VARCHAR[]) AS person_id",
+        [keys, ids],
     )
-    overrides = [
-        (f"{s}:{r}", person_id_for(part))
-        for parts in parts_by_cluster.values()
-        for part in parts
-        for s, r in part
-    ]
-    con.execute("CREATE OR REPLACE TEMP TABLE __famlink_overrides (key VARCHAR, person_id VARCHAR)")
-    if overrides:
-        con.executemany("INSERT INTO __famlink_overrides VALUES (?, ?)", overrides)
     con.execute(
         """
         CREATE OR REPLACE TABLE person_records AS
+        WITH smallest AS (
+            SELECT person_id AS cluster_id, min(source || ':' || record_id) AS first_member
+            FROM person_records GROUP BY person_id
+        )
         SELECT pr.source, pr.record_id,
-               coalesce(o.person_id, 'P' || substr(sha256(m.members[1]), 1, 12)) AS person_id
+               coalesce(o.person_id, 'P' || substr(sha256(m.first_member), 1, 12)) AS person_id
         FROM person_records pr
-        JOIN __famlink_members m ON m.cluster_id = pr.person_id
+        JOIN smallest m ON m.cluster_id = pr.person_id
         LEFT JOIN __famlink_overrides o ON o.key = pr.source || ':' || pr.record_id
         ORDER BY pr.source, pr.record_id
         """

@@ -107,7 +107,7 @@ def run_link(
     timings: dict[str, float] = {}
     with private_files():
         database = prepare_output_dir(out)
-        con = duckdb.connect(str(database))
+        con = duckdb.connect(str(database), config={"memory_limit": job.linkage.memory_limit})
         try:
             run_id = manifest.start_run(
                 con,

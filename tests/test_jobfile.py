@@ -231,3 +231,11 @@ def test_mapped_column_not_in_file_lists_the_real_columns(tmp_path: Path) -> Non
     assert "the file's columns are: PersonID, Forename, Surname, DOB" in message
     # checked before any work: nothing was written
     assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (0,)
+
+
+def test_memory_limit_defaults_and_is_checked(tmp_path: Path) -> None:
+    assert load_job(write_job(tmp_path, JOB_HEAD + SOURCE)).linkage.memory_limit == "3GB"
+    job = load_job(write_job(tmp_path, JOB_HEAD + '[linkage]\nmemory_limit = "6GB"\n' + SOURCE))
+    assert job.linkage.memory_limit == "6GB"
+    message = job_error(tmp_path, JOB_HEAD + '[linkage]\nmemory_limit = "lots"\n' + SOURCE)
+    assert "linkage.memory_limit" in message and "3GB" in message

@@ -219,3 +219,22 @@ def test_explain_names_an_unknown_record(base) -> None:
     result = CliRunner().invoke(main, ["explain", str(out), "csc:nope", "csc:nada"])
     assert result.exit_code == 1
     assert "no record csc:nope" in result.output and "Traceback" not in result.output
+
+
+def test_explain_works_when_one_record_has_no_date_of_birth(base) -> None:
+    out, _ = base
+    con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
+    try:
+        pair = con.execute(
+            """
+            SELECT l.source_l || ':' || l.record_id_l, l.source_r || ':' || l.record_id_r
+            FROM record_links l
+            JOIN source_records a ON a.source = l.source_l AND a.record_id = l.record_id_l
+            JOIN source_records b ON b.source = l.source_r AND b.record_id = l.record_id_r
+            WHERE a.dob IS NULL AND b.dob IS NOT NULL ORDER BY 1, 2 LIMIT 1
+            """
+        ).fetchall()[0]
+    finally:
+        con.close()
+    output = _run("explain", str(out), *pair)
+    assert "dob is NULL" in output and "Total match weight" in output
