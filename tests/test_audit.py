@@ -375,3 +375,46 @@ def test_html_report_escapes_data_and_is_self_contained(out_dir: Path, tmp_path:
     rows = {r["flag_key"]: r for r in csv.DictReader(io.StringIO(csv_path.read_text("utf-8")))}
     assert rows[KEY]["reason"] == hostile and rows[KEY]["status"] == "confirmed"
     assert "police record PL1" in rows["adult_risk_history:Pkid:Pman"]["evidence"]
+
+
+def test_decisions_survive_a_rerun_on_data_with_new_records(linked: Path, tmp_path: Path) -> None:
+    """Next month's extract has new people, and a new record of the very man a decision is
+    about: his person id, the flag key and the decision all carry over."""
+    out = _copy_run(linked, tmp_path)
+    with duckdb.connect(str(out / "famlink.duckdb")) as con:
+        key, adult = con.execute(
+            """SELECT min(f.flag_key), arg_min(f.adult_person_id, f.flag_key) FROM flags f
+               JOIN person_records pr ON pr.person_id = f.adult_person_id AND pr.source = 'police'
+               WHERE f.flag_type = 'unrecorded_male_carer'"""
+        ).fetchone()
+        (police_id,) = con.execute(
+            "SELECT min(record_id) FROM person_records WHERE person_id = ? AND source = 'police'",
+            [adult],
+        ).fetchone()
+        audit.decide(con, key, status="confirmed", reason="Seen at the home visit",
+                     decided_by="A. Auditor", now=WHEN)
+    data = tmp_path / "sample_data"
+    shutil.copytree(SAMPLE, data)
+    nominals = data / "police" / "police_nominals.csv"
+    with open(nominals, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    his = next(r for r in rows if r["NominalRef"] == police_id)
+    stranger = dict(rows[0]) | {"NominalRef": "N7777777", "Forename": "Ottoline",
+                                "Surname": "Quaintance", "DOB": "02/03/1971", "NHSNo": ""}
+    with open(nominals, "a", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writerow(his | {"NominalRef": "N8888888"})  # a new record of the same man
+        writer.writerow(stranger)
+
+    _rerun(data / "job.toml", out)
+
+    with duckdb.connect(str(out / "famlink.duckdb"), read_only=True) as con:
+        new_person = con.execute(
+            "SELECT person_id FROM person_records WHERE source = 'police' AND record_id = 'N8888888'"
+        ).fetchone()[0]
+        assert new_person == adult  # joined his existing person, whose id carried over
+        confirmed = audit.current_status(con, status="confirmed")
+        assert [f.flag_key for f in confirmed] == [key]
+        assert audit.orphaned(con) == []
+        changes = dict(con.execute("SELECT change, count(*) FROM person_changes GROUP BY 1").fetchall())
+        assert changes.get("new") == 1 and changes.get("changed", 0) >= 1
