@@ -15,7 +15,7 @@ from linkage.cli_common import FORMATS, echo_rows, format_option, open_output, u
 from linkage.errors import FamlinkError, OutputError
 from models import chronology as chronology_mod
 from models.cli_audit import audit as audit_group
-from models.flags import FLAG_TYPES
+from models.cli_options import flag_type_option
 from models.graph import adults_around, household_at, read_family_graph, relations
 from models.profile import COLUMNS as PROFILE_COLUMNS
 from models.profile import data_completeness
@@ -82,13 +82,7 @@ EVIDENCE_COLUMNS = (
 
 @click.command("flags")
 @DIR_ARG
-@click.option(
-    "--type",
-    "flag_type",
-    type=click.Choice(FLAG_TYPES),
-    default=None,
-    help="Only flags of this type. Default: every type.",
-)
+@flag_type_option
 @click.option(
     "--child",
     "child",

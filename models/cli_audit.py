@@ -17,7 +17,7 @@ import duckdb
 from linkage.cli_common import echo_rows, format_option, open_output, progress, user_errors
 from linkage.errors import FamlinkError
 from models import audit as audit_lib
-from models.flags import FLAG_TYPES
+from models.cli_options import flag_type_option
 
 LIST_TABLE_COLUMNS = (
     "flag_key",
@@ -97,13 +97,7 @@ def audit(out_dir: str) -> None:
     help="Only flags with this status (`open`: no decision yet; `orphaned`: decisions whose "
     "flag is no longer raised). Default: every status, orphaned decisions last.",
 )
-@click.option(
-    "--type",
-    "flag_type",
-    type=click.Choice(FLAG_TYPES),
-    default=None,
-    help="Only flags of this type. Default: every type.",
-)
+@flag_type_option
 @format_option()
 @user_errors
 def list_command(status: str | None, flag_type: str | None, fmt: str) -> None:
@@ -237,13 +231,7 @@ def _write_private(path: Path, text: str) -> None:
     default=None,
     help="Only flags with this status. Default: every status.",
 )
-@click.option(
-    "--type",
-    "flag_type",
-    type=click.Choice(FLAG_TYPES),
-    default=None,
-    help="Only flags of this type. Default: every type.",
-)
+@flag_type_option
 @user_errors
 def report_command(
     fmt: str, out_path: Path | None, status: str | None, flag_type: str | None
