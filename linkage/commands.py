@@ -134,7 +134,7 @@ def export(out_dir: Path, table: str, fmt: str, out_path: Path | None) -> None:
         if str(out_path) == "-":
             if fmt == "parquet":
                 raise FamlinkError("Parquet cannot go to stdout", hint="give --out FILE.parquet")
-            rel = con.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - a listed table name
+            rel = con.execute(f'SELECT * FROM "{table}" ORDER BY ALL')  # noqa: S608 - a listed table
             columns = [d[0] for d in rel.description]
             echo_rows(columns, rel.fetchall(), fmt)
             return
@@ -144,7 +144,9 @@ def export(out_dir: Path, table: str, fmt: str, out_path: Path | None) -> None:
                    "json": "FORMAT json, ARRAY true"}[fmt]
         # COPY cannot take the path as a parameter; quote it as a SQL string literal.
         literal = "'" + str(target).replace("'", "''") + "'"
-        con.execute(f'COPY (SELECT * FROM "{table}") TO {literal} ({options})')  # noqa: S608
+        # Sorted: the same tables give byte-identical files, whatever order DuckDB stored
+        # the rows in (set work in parallel threads does not keep an order).
+        con.execute(f'COPY (SELECT * FROM "{table}" ORDER BY ALL) TO {literal} ({options})')  # noqa: S608
         target.chmod(0o600)
         count = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]  # noqa: S608
     finally:

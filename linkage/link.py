@@ -101,10 +101,13 @@ def build_linker(
 
 @dataclass
 class Prediction:
-    """What a prediction step leaves behind: ``record_links`` written, the model saved."""
+    """What a prediction step leaves behind: ``record_links`` written, the model saved, and
+    ``components``, the (node_id, cluster_id) table if the backend already clustered (Spark
+    does, while its session and predictions are alive; None: cluster here on DuckDB)."""
 
     model_path: Path
     timings: dict[str, float] = field(default_factory=dict)
+    components: str | None = None
 
 
 def write_record_links(con: duckdb.DuckDBPyConnection, predictions: str) -> None:
@@ -177,9 +180,11 @@ def link_records(
 
     Training and prediction run on ``backend`` ("duckdb": Splink on ``con`` itself;
     "spark": Splink on a Spark session, see :mod:`linkage.spark_backend`); either way they
-    leave ``record_links`` in ``con``, and clustering runs here in DuckDB. Person ids are
-    carried forward from the previous run in the same database, and the reviewers'
-    decisions in ``link_decisions`` are applied as must- and cannot-links.
+    leave ``record_links`` in ``con``. The connected components are computed by the backend
+    too (on Spark, before its session stops) or else here on DuckDB; cannot-links, the
+    rebuild of conflicting clusters and person ids then run here in DuckDB, one code path
+    for both. Person ids are carried forward from the previous run in the same database,
+    and the reviewers' decisions in ``link_decisions`` are applied as must- and cannot-links.
     """
     import time
 
@@ -189,8 +194,8 @@ def link_records(
         from linkage import spark_backend
 
         prediction = spark_backend.predict_spark(
-            con, out_dir=out_dir, seed=seed, link_floor=link_floor, model=model,
-            settings=spark or SparkSettings(),
+            con, out_dir=out_dir, seed=seed, match_threshold=match_threshold,
+            link_floor=link_floor, model=model, settings=spark or SparkSettings(),
         )
     elif backend == "duckdb":
         prediction = predict_duckdb(con, out_dir=out_dir, seed=seed, link_floor=link_floor, model=model)
@@ -205,6 +210,7 @@ def link_records(
         match_threshold=match_threshold,
         cannot_link_sql=review.CANNOT_LINK_SQL,
         must_link_sql=review.MUST_LINK_SQL,
+        components=prediction.components,
     )
     changes = stable_ids.carry_forward(con)
     _write_persons(con)
@@ -305,48 +311,52 @@ BUILT_IN_CANNOT_LINK_SQL = """
 """
 
 
-def _cluster(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    match_threshold: float,
-    cannot_link_sql: str,
-    must_link_sql: str,
-) -> int:
-    """Connected components over links at/above the threshold (plus must-links), then
-    clusters holding a cannot-link pair are rebuilt without their weakest links.
+# Connected components are an input to `_cluster`: a table of (node_id, cluster_id) with
+# one row per record, node ids `source:record_id`. The DuckDB backend computes it here; the
+# Spark backend computes it on Spark with the same SQL and loads it into this table.
+COMPONENTS_TABLE = "__famlink_components"
 
-    Components come from Splink's own clustering function, run on ``record_links``.
-    Returns the number of clusters rebuilt.
+
+def cluster_nodes_sql(records: str) -> str:
+    """The clustering's nodes, one per record of ``records``; written once for both backends
+    (DuckDB and Spark both run it) so node ids are the same whichever engine clusters."""
+    return f"SELECT source || ':' || record_id AS node_id, source, record_id FROM {records}"  # noqa: S608
+
+
+def cluster_links_sql(record_links: str, must_links: str, match_threshold: float) -> str:
+    """Every link the clustering may use, with the weight that orders them when a cluster
+    must be rebuilt: the model's links (``record_links`` columns) at/above the threshold,
+    and reviewers' must-links (``MUST_LINK_SQL`` columns), which outrank any model evidence.
+
+    SQL that DuckDB and Spark both run, so the two backends cluster the same edges.
     """
+    return f"""
+        SELECT source_l, record_id_l, source_r, record_id_r, match_weight, match_probability
+        FROM {record_links} WHERE match_probability >= CAST({float(match_threshold)!r} AS DOUBLE)
+        UNION ALL
+        SELECT source_a, record_id_a, source_b, record_id_b,
+               CAST({MUST_LINK_WEIGHT!r} AS DOUBLE), CAST(1.0 AS DOUBLE)
+        FROM {must_links}
+    """  # noqa: S608 - famlink's own table names and numbers
+
+
+def cluster_edges_sql(links: str) -> str:
+    """Edges between node ids (see :func:`cluster_nodes_sql`) for Splink's clustering, from
+    ``links`` (see :func:`cluster_links_sql`); DuckDB and Spark both run it."""
+    return f"""
+        SELECT source_l || ':' || record_id_l AS node_id_l,
+               source_r || ':' || record_id_r AS node_id_r, match_probability
+        FROM {links}
+    """  # noqa: S608 - famlink's own table name
+
+
+def _duckdb_components(con: duckdb.DuckDBPyConnection, *, match_threshold: float) -> str:
+    """Connected components of ``__famlink_links`` with Splink's clustering on DuckDB, into
+    ``COMPONENTS_TABLE``; returns its name. (The Spark backend computes the same on Spark.)"""
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE __famlink_nodes AS
-        SELECT source || ':' || record_id AS node_id, source, record_id FROM source_records
-        """
-    )
-    # Every link the clustering may use, with the weight that orders them when a cluster
-    # must be rebuilt: the model's links at/above the threshold, and reviewers' must-links,
-    # which outrank any model evidence.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE __famlink_links AS
-        SELECT source_l, record_id_l, source_r, record_id_r, match_weight, match_probability
-        FROM record_links WHERE match_probability >= ?
-        UNION ALL
-        SELECT *, {MUST_LINK_WEIGHT}, 1.0 FROM ({must_link_sql})
-        """,  # noqa: S608 - famlink's own SQL
-        [match_threshold],
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE __famlink_edges AS
-        SELECT source_l || ':' || record_id_l AS node_id_l, source_r || ':' || record_id_r AS node_id_r,
-               match_probability
-        FROM __famlink_links
-        """
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __famlink_nodes AS {cluster_nodes_sql('source_records')}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __famlink_edges AS {cluster_edges_sql('__famlink_links')}")
     db_api = DuckDBAPI(con)
     clustered = cluster_pairwise_predictions_at_threshold(
         nodes="__famlink_nodes",
@@ -359,22 +369,70 @@ def _cluster(
     )
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE __famlink_clusters AS
-        SELECT n.source, n.record_id, c.cluster_id
-        FROM __famlink_nodes n JOIN {clustered.physical_name} c ON c.node_id = n.node_id
+        CREATE OR REPLACE TEMP TABLE {COMPONENTS_TABLE} AS
+        SELECT node_id, cluster_id FROM {clustered.physical_name}
         """  # noqa: S608 - Splink's own table name
     )
     db_api.delete_tables_created_by_splink_from_db()
-    # A provisional person per cluster so the cannot-link SQL can look pairs up.
+    return COMPONENTS_TABLE
+
+
+def _cluster(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    match_threshold: float,
+    cannot_link_sql: str,
+    must_link_sql: str,
+    components: str | None = None,
+) -> int:
+    """Connected components over links at/above the threshold (plus must-links), then
+    clusters holding a cannot-link pair are rebuilt without their weakest links.
+
+    ``components`` is a table of (node_id, cluster_id) a backend has already computed (the
+    Spark backend computes it on Spark); if None, Splink's clustering computes it here on
+    DuckDB. Everything after the components is one code path for both backends. Returns
+    the number of clusters rebuilt.
+    """
     con.execute(
-        """
-        CREATE OR REPLACE TABLE person_records AS
-        SELECT source, record_id, cluster_id AS person_id FROM __famlink_clusters
-        """
+        "CREATE OR REPLACE TEMP TABLE __famlink_links AS "
+        + cluster_links_sql("record_links", f"({must_link_sql})", match_threshold)
     )
+    if components is None:
+        components = _duckdb_components(con, match_threshold=match_threshold)
+    _provisional_persons(con, components)
+    parts_by_cluster = _rebuild_conflicting_clusters(con, cannot_link_sql)
+    _assign_final_ids(con, parts_by_cluster)
+    return len(parts_by_cluster)
+
+
+def _provisional_persons(con: duckdb.DuckDBPyConnection, components: str) -> None:
+    """``person_records`` with one provisional person per component, so the cannot-link SQL
+    can look pairs up. A component table that misses a record is refused: it would drop
+    that record from the output (the Spark backend's table crosses engines to get here)."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE person_records AS
+        SELECT s.source, s.record_id, c.cluster_id AS person_id
+        FROM source_records s JOIN {components} c ON c.node_id = s.source || ':' || s.record_id
+        """  # noqa: S608 - famlink's own table name
+    )
+    placed, records = con.execute(
+        "SELECT (SELECT count(*) FROM person_records), (SELECT count(*) FROM source_records)"
+    ).fetchall()[0]
+    if placed != records:
+        raise FamlinkError(
+            f"clustering placed {placed:,} of {records:,} records in a person; the connected "
+            "components do not cover the records (each record must be in exactly one)")
+
+
+def _rebuild_conflicting_clusters(
+    con: duckdb.DuckDBPyConnection, cannot_link_sql: str
+) -> dict[str, list[list[tuple[str, str]]]]:
+    """Find the provisional persons holding both records of a cannot-link pair and split
+    each without its weakest links; returns the parts of each rebuilt cluster (empty if
+    none conflicts, which spares reading any links into Python)."""
     rules = f"{BUILT_IN_CANNOT_LINK_SQL} UNION {cannot_link_sql}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE __famlink_conflicts AS SELECT * FROM ({rules}) c(sa, ra, sb, rb)")  # noqa: S608
-    # The clusters to rebuild: those holding both records of a cannot-link pair.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE __famlink_rebuild AS
@@ -385,41 +443,48 @@ def _cluster(
         WHERE pa.person_id = pb.person_id
         """
     )
-    parts_by_cluster: dict[str, list[list[tuple[str, str]]]] = {}
-    if con.execute("SELECT count(*) FROM __famlink_rebuild").fetchall()[0][0]:
-        conflicts = [((a, b), (c, d)) for a, b, c, d in con.execute(
-            "SELECT * FROM __famlink_conflicts").fetchall()]
-        clusters: dict[str, list[tuple[str, str]]] = {}
-        for cid, source, record_id in con.execute(
-            "SELECT person_id, source, record_id FROM person_records JOIN __famlink_rebuild "
-            "USING (person_id) ORDER BY ALL"
-        ).fetchall():
-            clusters.setdefault(cid, []).append((source, record_id))
-        links = con.execute(
-            """
-            SELECT l.source_l, l.record_id_l, l.source_r, l.record_id_r, l.match_weight
-            FROM __famlink_links l
-            JOIN person_records a ON a.source = l.source_l AND a.record_id = l.record_id_l
-            JOIN person_records b ON b.source = l.source_r AND b.record_id = l.record_id_r
-            JOIN __famlink_rebuild r ON r.person_id = a.person_id
-            WHERE a.person_id = b.person_id
-            """
-        ).fetchall()
-        unanchored = con.execute(
-            """
-            SELECT s.source, s.record_id FROM source_records s
-            JOIN person_records pr USING (source, record_id)
-            JOIN __famlink_rebuild USING (person_id)
-            WHERE s.dob IS NULL AND s.nhs_number IS NULL
-            """
-        ).fetchall()
-        parts_by_cluster = split_conflicting_clusters(
-            clusters,
-            [((a, b), (c, d), p) for a, b, c, d, p in links],
-            conflicts,
-            unanchored=[(s, r) for s, r in unanchored],
-        )
-    # Final ids: one per part, from its smallest member (the same rule as `person_id_for`).
+    if not con.execute("SELECT count(*) FROM __famlink_rebuild").fetchall()[0][0]:
+        return {}
+    conflicts = [((a, b), (c, d)) for a, b, c, d in con.execute(
+        "SELECT * FROM __famlink_conflicts").fetchall()]
+    clusters: dict[str, list[tuple[str, str]]] = {}
+    for cid, source, record_id in con.execute(
+        "SELECT person_id, source, record_id FROM person_records JOIN __famlink_rebuild "
+        "USING (person_id) ORDER BY ALL"
+    ).fetchall():
+        clusters.setdefault(cid, []).append((source, record_id))
+    links = con.execute(
+        """
+        SELECT l.source_l, l.record_id_l, l.source_r, l.record_id_r, l.match_weight
+        FROM __famlink_links l
+        JOIN person_records a ON a.source = l.source_l AND a.record_id = l.record_id_l
+        JOIN person_records b ON b.source = l.source_r AND b.record_id = l.record_id_r
+        JOIN __famlink_rebuild r ON r.person_id = a.person_id
+        WHERE a.person_id = b.person_id
+        """
+    ).fetchall()
+    unanchored = con.execute(
+        """
+        SELECT s.source, s.record_id FROM source_records s
+        JOIN person_records pr USING (source, record_id)
+        JOIN __famlink_rebuild USING (person_id)
+        WHERE s.dob IS NULL AND s.nhs_number IS NULL
+        """
+    ).fetchall()
+    return split_conflicting_clusters(
+        clusters,
+        [((a, b), (c, d), p) for a, b, c, d, p in links],
+        conflicts,
+        unanchored=[(s, r) for s, r in unanchored],
+    )
+
+
+def _assign_final_ids(
+    con: duckdb.DuckDBPyConnection, parts_by_cluster: dict[str, list[list[tuple[str, str]]]]
+) -> None:
+    """Final person ids, one per cluster or rebuilt part, from its smallest member (the
+    rule of :func:`person_id_for`), so ids never depend on the clustering's own cluster_id
+    (which differs between engines and runs)."""
     keys, ids = [], []
     for parts in parts_by_cluster.values():
         for part in parts:
@@ -447,7 +512,6 @@ def _cluster(
         ORDER BY pr.source, pr.record_id
         """
     )
-    return len(parts_by_cluster)
 
 
 def _write_persons(con: duckdb.DuckDBPyConnection) -> None:

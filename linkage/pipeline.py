@@ -171,7 +171,7 @@ def _stages(
         spark=job.spark,
     )
     timings["link"] = time.perf_counter() - t0
-    progress(f"      done in {timings['link']:.1f}s")
+    progress(f"      done in {timings['link']:.1f}s ({_timing_breakdown(result.timings)})")
 
     models_report = None
     if with_models:
@@ -229,6 +229,12 @@ def _config(job: Job, model_path: Path | None) -> dict[str, Any]:
     return config
 
 
+def _timing_breakdown(timings: dict[str, float]) -> str:
+    """``train 11.8s, predict 0.2s, …``: where the linkage stage spent its time (and on
+    Spark, which steps ran there), for the data officer watching a long run."""
+    return ", ".join(f"{step} {seconds:.1f}s" for step, seconds in timings.items())
+
+
 def _counts(summary: RunSummary) -> dict[str, Any]:
     counts: dict[str, Any] = {
         "records": summary.link.records,
@@ -236,6 +242,8 @@ def _counts(summary: RunSummary) -> dict[str, Any]:
         "links": summary.link.links_kept,
         "clusters_split": summary.link.clusters_split,
         "timings_s": {k: round(v, 2) for k, v in summary.timings.items()},
+        # the linkage stage's steps: which ran where (cluster_components: on Spark)
+        "link_timings_s": {k: round(v, 2) for k, v in summary.link.timings.items()},
     }
     if summary.models is not None and hasattr(summary.models, "as_dict"):
         counts["models"] = summary.models.as_dict()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -211,6 +212,66 @@ def test_a_spark_model_is_reused_on_spark(runs: dict[str, Path], tmp_path: Path)
     assert (out / "model.json").read_bytes() == (runs["spark"] / "model.json").read_bytes()
     assert _links(out) == _links(runs["spark"])
     assert _persons(out) == _persons(runs["spark"])
+
+
+def _link_timings(out: Path) -> dict[str, float]:
+    """The linkage steps' timings the latest run recorded in ``runs.counts``."""
+    con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
+    try:
+        counts = con.execute("SELECT counts FROM runs ORDER BY started_at").fetchall()[-1][0]
+    finally:
+        con.close()
+    return json.loads(counts)["link_timings_s"]
+
+
+def _two_single_record_persons(out: Path) -> tuple[str, str]:
+    """Two persons of one record each, both born within five years of each other but not on
+    the same day, with no NHS number and no recorded relationship: a pair no cannot-link
+    rule splits again once a reviewer says they are one person."""
+    con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
+    try:
+        return con.execute(
+            """
+            WITH single AS (
+                SELECT pr.source, pr.record_id, s.dob
+                FROM persons p JOIN person_records pr USING (person_id)
+                JOIN source_records s USING (source, record_id)
+                WHERE p.n_records = 1 AND s.nhs_number IS NULL AND s.dob IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM relationships r WHERE r.source = s.source
+                      AND s.record_id IN (r.record_id, r.related_record_id))
+            )
+            SELECT a.source || ':' || a.record_id, b.source || ':' || b.record_id
+            FROM single a JOIN single b ON (a.source, a.record_id) < (b.source, b.record_id)
+            WHERE a.dob <> b.dob AND abs(date_diff('year', a.dob, b.dob)) < 5
+            ORDER BY 1, 2 LIMIT 1
+            """).fetchall()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.spark
+def test_connected_components_run_on_spark_and_honour_a_must_link(
+    runs: dict[str, Path], tmp_path: Path,
+) -> None:
+    # Only the Spark run clustered on Spark (its recorded steps say so).
+    assert "cluster_components" in _link_timings(runs["spark"])
+    assert "cluster_components" not in _link_timings(runs["duckdb"])
+    # A reviewer's "same person" joins two persons the model kept apart: on Spark that
+    # must-link has to be an edge of Spark's connected components, as it is on DuckDB.
+    out = tmp_path / "decided"
+    shutil.copytree(runs["spark"], out)
+    a, b = _two_single_record_persons(out)
+    result = CliRunner().invoke(main, ["review", str(out), "decide", a, b, "--same",
+                                       "--reason", "test: one person", "--by", "Tester"])
+    assert result.exit_code == 0, result.output
+    _link(out, "--backend", "spark", "--model", str(runs["spark"] / "model.json"))
+    persons = _persons(out)
+    assert any({a, b} <= members for members in persons.values()), (a, b)
+    assert "cluster_components" in _link_timings(out)
+    # every other person is as before; no working files are left behind
+    before = {frozenset(m) for m in _persons(runs["spark"]).values() if not {a, b} & m}
+    assert before <= {frozenset(m) for m in persons.values()}
+    assert sorted(p.name for p in out.iterdir()) == ["famlink.duckdb", "model.json"]
 
 
 # --- the [spark] table of the job file (no Spark needed) ---------------------------------
