@@ -14,37 +14,24 @@ from typing import Any
 
 from _common import PhaseMeter, write_json
 
-# build_models' steps, by the module attribute it calls them through: each becomes a phase
-# ("models:<function>") so the peak RSS of each step is known.
-SUBSTEPS = {
-    "models.edges": ("build_record_probability", "build_recorded_edges", "build_derived_siblings",
-                     "write_relationships_resolved"),
-    "models.residences": ("build_residences", "build_co_residence"),
-    "models.build": ("build_families",),
-    "models.flags": ("build_people", "build_adults_around", "build_flags"),
-    "models.chronology": ("build_chronology",),
-}
-
-
 def _mark_substeps(meter: PhaseMeter) -> None:
-    import functools
-    import importlib
+    """Wrap each of `build_models`' steps (``models.build.STEPS``) so that it becomes a
+    phase ("models:<function>") and the peak RSS of each step is known."""
+    from models import build
 
-    for module_name, names in SUBSTEPS.items():
-        module = importlib.import_module(module_name)
-        for name in names:
-            original = getattr(module, name, None)
-            if original is None:
-                continue
+    def marked(func: Any) -> Any:
+        name = func.__name__
 
-            def wrapper(*a: Any, __f: Any = original, __n: str = name, **kw: Any) -> Any:
-                meter.mark(f"models:{__n}")
-                try:
-                    return __f(*a, **kw)
-                finally:
-                    meter.mark(f"models:after {__n}")
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            meter.mark(f"models:{name}")
+            try:
+                return func(*a, **kw)
+            finally:
+                meter.mark(f"models:after {name}")
 
-            setattr(module, name, functools.wraps(original)(wrapper))
+        return wrapper
+
+    build.STEPS = tuple((step, marked(func)) for step, func in build.STEPS)
 
 
 def main() -> int:

@@ -16,6 +16,7 @@ from models.graph import months_before
 INPUT_TABLES = ("source_records", "person_records", "persons", "relationships", "events")
 MODELS_TABLES = (
     "relationships_resolved",
+    "relationship_evidence",
     "residences",
     "households",
     "families",
@@ -110,6 +111,34 @@ def build_families(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# The steps of `build_models`, in order; each reads linkage's tables and earlier steps' output.
+STEPS = (
+    ("record_probability", edges.build_record_probability),
+    ("recorded_edges", edges.build_recorded_edges),
+    ("residences", residences.build_residences),
+    ("co_residence", residences.build_co_residence),
+    ("derived_siblings", edges.build_derived_siblings),
+    ("relationships_resolved", edges.write_relationships_resolved),
+    ("families", build_families),
+    ("people", flags.build_people),
+    ("adults_around", flags.build_adults_around),
+    ("flags", flags.build_flags),
+    ("chronology", chronology.build_chronology),
+)
+# Working (`m_*`) tables no step after this one reads.
+RELEASE_AFTER = {
+    "record_probability": ("m_best_link",),
+    "recorded_edges": ("m_inverse",),
+    "residences": ("m_addr_lookup",),
+    "co_residence": ("m_res_window", "m_communal"),
+    "derived_siblings": ("m_parent_items", "m_parent_of", "m_sibling_pairs"),
+    "families": ("m_und", "m_label", "m_label_next"),
+    "adults_around": ("m_co_items",),
+    "flags": ("m_primary_known", "m_around", "m_flag_adults", "m_flag_items", "m_injuries",
+              "m_sib_hits", "m_mother", "m_parent", "m_role_text"),
+}
+
+
 def build_models(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -120,7 +149,8 @@ def build_models(
     """Build family graphs' tables, flags and chronologies from linkage's tables.
 
     Reads `source_records`, `person_records`, `persons`, `relationships`, `events` (and
-    `record_links` if present); writes `relationships_resolved`, `residences`, `households`,
+    `record_links` if present); writes `relationships_resolved`, `relationship_evidence`,
+    `residences`, `households`,
     `families`, `flags`, `flag_evidence`, `chronology` and `models_run`, replacing earlier
     versions. Deterministic: the same tables in give the same rows out.
     """
@@ -146,17 +176,12 @@ def build_models(
         con.execute(f"SET VARIABLE {name} = ?", [value])
     con.execute("BEGIN TRANSACTION")
     try:
-        step("record_probability", edges.build_record_probability, con)
-        step("recorded_edges", edges.build_recorded_edges, con)
-        step("residences", residences.build_residences, con)
-        step("co_residence", residences.build_co_residence, con)
-        step("derived_siblings", edges.build_derived_siblings, con)
-        step("relationships_resolved", edges.write_relationships_resolved, con)
-        step("families", build_families, con)
-        step("people", flags.build_people, con)
-        step("adults_around", flags.build_adults_around, con)
-        step("flags", flags.build_flags, con)
-        step("chronology", chronology.build_chronology, con)
+        for name, func in STEPS:
+            step(name, func, con)
+            # Working tables go as soon as no later step reads them: inside the transaction
+            # they are held in memory, and together they outgrew linkage's peak on 1M records.
+            for table in RELEASE_AFTER.get(name, ()):
+                con.execute(f'DROP TABLE IF EXISTS temp."{table}"')
         counts = _counts(con)
         report = ModelsReport(
             reference_date=reference_date,

@@ -2,8 +2,9 @@
 
 Every edge reads "`related_person_id` is `person_id`'s `relationship`", the same direction
 as linkage's `relationships` table. One row of the internal `m_edge_items` table is one piece
-of evidence for an edge (an agency record, or a residence record for inferred edges);
-`relationships_resolved` is its aggregate, one row per edge and source.
+of evidence for an edge (an agency record; inferred co-residence has its own `m_co_items`,
+see `models.residences`); `relationships_resolved` is its aggregate, one row per edge and source, and
+`relationship_evidence` keeps the items themselves.
 """
 
 from __future__ import annotations
@@ -198,11 +199,15 @@ def build_derived_siblings(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def write_relationships_resolved(con: duckdb.DuckDBPyConnection) -> None:
-    """Aggregate `m_edge_items` into the `relationships_resolved` table (one row per edge and
-    source for recorded/reciprocal edges, one per edge for derived and inferred ones)."""
-    # list_sort over structs orders evidence by its leading fields (source, record_id, …):
-    # deterministic, and much faster than an ordered aggregate. Inferred co-residence is
-    # symmetric, so it is aggregated once per pair and mirrored.
+    """Aggregate `m_edge_items` and `m_co_items` into `relationships_resolved` (one row per
+    edge and source for recorded/reciprocal edges, one per edge for derived and inferred
+    ones) and write each edge's evidence items, one row per item, to `relationship_evidence`.
+
+    Evidence is a table of its own rather than a list column because aggregating millions of
+    items into per-edge lists was most of the models stage's time; one row per item is also
+    what an auditor's SQL wants. Inferred co-residence is symmetric: its edge is aggregated
+    once per pair and mirrored, and its evidence stored once, smaller person id first.
+    """
     con.execute(
         """
         CREATE OR REPLACE TABLE relationships_resolved AS
@@ -210,42 +215,42 @@ def write_relationships_resolved(con: duckdb.DuckDBPyConnection) -> None:
                CASE WHEN basis IN ('recorded', 'reciprocal') THEN source END AS source,
                CASE WHEN basis IN ('recorded', 'reciprocal') THEN any_value(agency) END AS agency,
                bool_or(is_primary) AS is_primary,
-               to_json(list_sort(list({
-                   'source': source, 'record_id': record_id,
-                   'related_record_id': related_record_id, 'relationship_key': relationship_key,
-                   'via_person_id': via_person_id, 'agency': agency, 'kind': kind,
-                   'line_number': line_number, 'relationship': item_relationship,
-                   'start_date': date_from, 'end_date': date_to}))) AS evidence,
+               count(*) AS evidence_items,
                min(date_from) AS start_date,
                CASE WHEN bool_or(date_to IS NULL) THEN NULL ELSE max(date_to) END AS end_date,
                max(link_probability) AS link_probability,
                list_sort(list_distinct(list(agency))) AS agencies
         FROM m_edge_items
-        WHERE basis <> 'inferred'
         GROUP BY person_id, related_person_id, relationship, basis,
-                 CASE WHEN basis IN ('recorded', 'reciprocal') THEN source END
-        """
-    )
-    con.execute(
-        """
+                 CASE WHEN basis IN ('recorded', 'reciprocal') THEN source END;
+
         CREATE OR REPLACE TEMP TABLE m_inferred AS
-        SELECT person_id, related_person_id,
-               to_json(list_sort(list({
-                   'source': source, 'record_id': record_id, 'address_key': address_key,
-                   'agency': agency, 'kind': kind, 'start_date': date_from,
-                   'end_date': date_to}))) AS evidence,
+        SELECT person_id, related_person_id, count(*) AS evidence_items,
                min(date_from) AS start_date, max(date_to) AS end_date,
                max(link_probability) AS link_probability,
                list_sort(list_distinct(list(agency))) AS agencies
-        FROM m_edge_items
-        WHERE basis = 'inferred' AND person_id < related_person_id
+        FROM m_co_items
         GROUP BY person_id, related_person_id;
 
         INSERT INTO relationships_resolved
-        SELECT a, b, 'co_resident', 'inferred', NULL, NULL, NULL, evidence, start_date,
+        SELECT a, b, 'co_resident', 'inferred', NULL, NULL, NULL, evidence_items, start_date,
                end_date, link_probability, agencies
         FROM (SELECT person_id AS a, related_person_id AS b, * FROM m_inferred
               UNION ALL
               SELECT related_person_id AS a, person_id AS b, * FROM m_inferred);
+        DROP TABLE m_inferred;
+
+        CREATE OR REPLACE TABLE relationship_evidence AS
+        SELECT person_id, related_person_id, relationship, basis,
+               CASE WHEN basis IN ('recorded', 'reciprocal') THEN source END AS edge_source,
+               source, agency, record_id, related_record_id, relationship_key, line_number,
+               item_relationship AS recorded_relationship, via_person_id, address_key, kind,
+               date_from AS start_date, date_to AS end_date
+        FROM m_edge_items
+        UNION ALL
+        SELECT person_id, related_person_id, 'co_resident', 'inferred', NULL, source, agency,
+               record_id, NULL, NULL, NULL, 'residence', NULL, address_key, 'residence',
+               date_from, date_to
+        FROM m_co_items;
         """
     )

@@ -96,7 +96,9 @@ def build_people(con: duckdb.DuckDBPyConnection) -> None:
 
 def build_adults_around(con: duckdb.DuckDBPyConnection) -> None:
     """`m_around_edges(child_id, adult_id, role, person_id, related_person_id, relationship,
-    basis)`: every edge that places an adult around a child, by role, recorded or not."""
+    basis)`: every edge that places an adult around a child, by role, recorded or not.
+
+    Also adds to `m_edge_items` the inferred co-residence items of those edges."""
     set_rule_variables(con)
     con.execute(
         """
@@ -188,6 +190,17 @@ def build_adults_around(con: duckdb.DuckDBPyConnection) -> None:
         FROM m_parent p JOIN m_children c ON c.person_id = p.child_id
         JOIN prim ON prim.person_id = p.parent_id
         WHERE prim.relationship IN (SELECT unnest(getvariable('m_known_to_parent')));
+
+        -- Inferred co-residence evidence for the edges that place an adult around a child,
+        -- in the edge's direction, for the flags' and chronologies' evidence.
+        INSERT INTO m_edge_items
+        SELECT a.person_id, a.related_person_id, 'co_resident', 'inferred', 'residence',
+               i.source, i.agency, i.is_primary, i.record_id, NULL, NULL, NULL, 'residence',
+               i.date_from, i.date_to, i.link_probability, NULL, i.address_key, NULL
+        FROM (SELECT DISTINCT person_id, related_person_id FROM m_around_edges
+              WHERE relationship = 'co_resident') a
+        JOIN m_co_items i ON i.person_id = least(a.person_id, a.related_person_id)
+                         AND i.related_person_id = greatest(a.person_id, a.related_person_id);
         """
     )
 

@@ -18,7 +18,6 @@ the output database for inspection (`famlink family`) and for the HTML views.
 from __future__ import annotations
 
 import calendar
-import json
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -87,8 +86,6 @@ def family_graph(
         graph.nodes[row["person_id"]]["residences"].append(res)
     for row in sorted(edges, key=_edge_sort_key):
         attrs = {k: v for k, v in row.items() if k not in ("person_id", "related_person_id")}
-        if isinstance(attrs.get("evidence"), str):
-            attrs["evidence"] = json.loads(attrs["evidence"])
         key = (row["relationship"], row["basis"], row.get("source"))
         graph.add_edge(row["person_id"], row["related_person_id"], key=key, **attrs)
     return graph
@@ -315,6 +312,39 @@ def edges_by_basis(graph: nx.MultiDiGraph, basis: str) -> list[tuple[str, str, s
     )
 
 
+# A family's edge evidence, shaped as the items of an edge's `evidence` attribute.
+# `relationship` is the relationship the agency recorded (for a reciprocal edge, the
+# original direction; for a derived sibling edge, the parent edge's).
+EDGE_EVIDENCE_SQL = """
+    SELECT e.person_id, e.related_person_id, e.relationship AS edge_relationship, e.basis,
+           e.edge_source, e.source, e.record_id, e.related_record_id, e.relationship_key,
+           e.via_person_id, e.address_key, e.agency, e.kind, e.line_number,
+           e.recorded_relationship AS relationship, e.start_date, e.end_date
+    FROM relationship_evidence e JOIN families f USING (person_id)
+    WHERE f.family_id = ?
+    ORDER BY ALL
+"""
+
+
+def _evidence_key(edge: Mapping[str, Any]) -> tuple:
+    """Inferred co-residence evidence is stored once per pair, smaller person id first."""
+    a, b = edge["person_id"], edge["related_person_id"]
+    if edge["basis"] == "inferred":
+        a, b = min(a, b), max(a, b)
+    return (a, b, edge["relationship"], edge["basis"], edge.get("source"))
+
+
+def _evidence_by_edge(items: Iterable[Mapping[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+    by_edge: dict[tuple, list[dict[str, Any]]] = {}
+    for item in items:
+        key = (item["person_id"], item["related_person_id"], item["edge_relationship"],
+               item["basis"], item["edge_source"])
+        by_edge.setdefault(key, []).append(
+            {k: v for k, v in item.items() if k not in
+             ("person_id", "related_person_id", "edge_relationship", "basis", "edge_source")})
+    return by_edge
+
+
 def read_family_graph(con: duckdb.DuckDBPyConnection, person_id: str) -> nx.MultiDiGraph:
     """Load the family (connected component) of one person from the output database."""
     row = con.execute("SELECT family_id FROM families WHERE person_id = ?", [person_id]).fetchone()
@@ -339,6 +369,9 @@ def read_family_graph(con: duckdb.DuckDBPyConnection, person_id: str) -> nx.Mult
         """SELECT r.* FROM relationships_resolved r JOIN families f USING (person_id)
            WHERE f.family_id = ?"""
     )
+    evidence = _evidence_by_edge(rows(EDGE_EVIDENCE_SQL))
+    for edge in edges:
+        edge["evidence"] = evidence.get(_evidence_key(edge), [])
     residences = rows(
         """SELECT r.* FROM residences r JOIN families f USING (person_id)
            WHERE f.family_id = ?"""

@@ -89,41 +89,40 @@ def build_residences(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_co_residence(con: duckdb.DuckDBPyConnection) -> None:
-    """Inferred `co_resident` edge items: two people at one address key whose periods overlap
-    each other inside the window. Evidence items are both people's residence records."""
+    """`m_co_items`: the evidence of inferred co-residence — two people at one address key
+    whose periods overlap each other inside the window. One row per pair (smaller person id
+    first), address and residence record of either person, with the span of the overlaps.
+
+    Co-residence is symmetric, so it is kept once per pair, and in one statement with no
+    table of record pairs: a household of n people with r records each has n²r² of those,
+    and on a large run they were the models stage's largest working table.
+    :func:`models.flags.build_adults_around` adds the items it needs to `m_edge_items`.
+    """
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE m_co_pairs AS
-        SELECT a.person_id, b.person_id AS related_person_id, a.address_key,
-               a.source AS source_a, a.record_id AS record_id_a,
-               b.source AS source_b, b.record_id AS record_id_b,
-               greatest(a.eff_from, b.eff_from, getvariable('m_wstart')) AS overlap_from,
-               least(a.eff_to, b.eff_to, getvariable('m_ref')) AS overlap_to,
-               least(a.link_probability, b.link_probability) AS link_probability
-        FROM m_res_window a
-        JOIN m_res_window b ON a.address_key = b.address_key AND a.person_id <> b.person_id
-        WHERE a.address_key NOT IN (SELECT address_key FROM m_communal)
-          AND greatest(a.eff_from, b.eff_from, getvariable('m_wstart')) <= least(a.eff_to, b.eff_to, getvariable('m_ref'))
-        """,
-    )
-    con.execute(
-        """
-        INSERT INTO m_edge_items
-        WITH items AS (
-            SELECT person_id, related_person_id, address_key, source_a AS source,
-                   record_id_a AS record_id, min(overlap_from) AS f, max(overlap_to) AS t,
-                   max(link_probability) AS p
-            FROM m_co_pairs GROUP BY ALL
-            UNION ALL
-            SELECT person_id, related_person_id, address_key, source_b, record_id_b,
-                   min(overlap_from), max(overlap_to), max(link_probability)
-            FROM m_co_pairs GROUP BY ALL
+        CREATE OR REPLACE TEMP TABLE m_co_items AS
+        WITH pairs AS (
+            SELECT a.person_id, b.person_id AS related_person_id, a.address_key,
+                   greatest(a.eff_from, b.eff_from, getvariable('m_wstart')) AS f,
+                   least(a.eff_to, b.eff_to, getvariable('m_ref')) AS t,
+                   least(a.link_probability, b.link_probability) AS p,
+                   [{'source': a.source, 'record_id': a.record_id, 'agency': a.agency,
+                     'is_primary': a.is_primary},
+                    {'source': b.source, 'record_id': b.record_id, 'agency': b.agency,
+                     'is_primary': b.is_primary}] AS records
+            FROM m_res_window a
+            JOIN m_res_window b ON a.address_key = b.address_key AND a.person_id < b.person_id
+            WHERE a.address_key NOT IN (SELECT address_key FROM m_communal)
+              AND greatest(a.eff_from, b.eff_from, getvariable('m_wstart'))
+                  <= least(a.eff_to, b.eff_to, getvariable('m_ref'))
+        ),
+        items AS (
+            SELECT person_id, related_person_id, address_key, unnest(records) AS r, f, t, p
+            FROM pairs
         )
-        SELECT i.person_id, i.related_person_id, 'co_resident', 'inferred', 'residence',
-               r.source, r.agency, r.is_primary, i.record_id, NULL, NULL, NULL, 'residence',
-               i.f, i.t, i.p, NULL, i.address_key, NULL  -- described in flags, when used
-        FROM items i
-        JOIN m_residences r ON r.source = i.source AND r.record_id = i.record_id
-                           AND r.address_key = i.address_key
+        SELECT person_id, related_person_id, address_key, r.source, r.agency, r.is_primary,
+               r.record_id, min(f) AS date_from, max(t) AS date_to, max(p) AS link_probability
+        FROM items
+        GROUP BY person_id, related_person_id, address_key, r
         """
     )

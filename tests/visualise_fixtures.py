@@ -197,6 +197,23 @@ MODELS_ADDITIONS = [
 ]
 
 
+# The fixtures write each edge's evidence as a JSON list (easy to read above); the models
+# stage's contract keeps it in `relationship_evidence`, one row per item, inferred
+# co-residence once per pair (docs/tables.md). This derives that table from the lists.
+RELATIONSHIP_EVIDENCE_FROM_JSON = """
+CREATE TABLE relationship_evidence AS
+SELECT r.person_id, r.related_person_id, r.relationship, r.basis, r.source AS edge_source,
+       e->>'source' AS source, e->>'agency' AS agency, e->>'record_id' AS record_id,
+       e->>'related_record_id' AS related_record_id, e->>'relationship_key' AS relationship_key,
+       (e->>'line_number')::BIGINT AS line_number, e->>'relationship' AS recorded_relationship,
+       e->>'via_person_id' AS via_person_id, e->>'address_key' AS address_key,
+       e->>'kind' AS kind, (e->>'start_date')::DATE AS start_date,
+       (e->>'end_date')::DATE AS end_date
+FROM relationships_resolved r, unnest(from_json(r.evidence, '["JSON"]')) AS t(e)
+WHERE r.basis <> 'inferred' OR r.person_id < r.related_person_id
+"""
+
+
 def _rel_rows() -> list[tuple]:
     P = person_id
     rows: list[tuple] = []
@@ -673,6 +690,7 @@ def build_fixture_db(path: Path, *, hostile: bool = True) -> Path:
                 " true, '{}', 'succeeded')",
                 [run_id, started, started, inputs, ref],
             )
+        con.execute(RELATIONSHIP_EVIDENCE_FROM_JSON)
         for statement in MODELS_ADDITIONS:
             con.execute(statement)
     finally:
@@ -740,6 +758,7 @@ def build_large_family_db(path: Path, *, size: int = 40) -> tuple[Path, str]:
             "INSERT INTO relationships_resolved VALUES (?, ?, ?, ?, ?, ?, ?, '[]', NULL, NULL, 0.9)",
             rows,
         )
+        con.execute(RELATIONSHIP_EVIDENCE_FROM_JSON)
         con.execute(
             "INSERT INTO flags VALUES ('unrecorded_adult:x', 'unrecorded_adult', ?, ?, 'x', "
             "'F000000000001', 0.9, 'r')",

@@ -22,6 +22,7 @@ FAMILY_VIEW_TABLES = (
     "person_records",
     "source_records",
     "relationships_resolved",
+    "relationship_evidence",
     "households",
     "families",
     "flags",
@@ -503,6 +504,7 @@ def _read_relationships(
         """,
         {"ids": ids},  # type: ignore[arg-type]
     )
+    evidence = _read_edge_evidence(con, ids)
     return tuple(
         RelationshipData(
             person_id=r["person_id"],
@@ -512,13 +514,48 @@ def _read_relationships(
             source=r.get("source"),
             agency=r.get("agency"),
             is_primary=r.get("is_primary"),
-            evidence=tuple(e for e in _json_list(r.get("evidence")) if isinstance(e, dict)),
+            evidence=tuple(evidence.get(_edge_key(r), ())),
             start_date=_as_date(r.get("start_date")),
             end_date=_as_date(r.get("end_date")),
             link_probability=r.get("link_probability"),
         )
         for r in rows
     )
+
+
+def _edge_key(row: dict[str, Any]) -> tuple:
+    """An edge's key in ``relationship_evidence``, where inferred co-residence is stored
+    once per pair, smaller person id first."""
+    a, b = row["person_id"], row["related_person_id"]
+    if row["basis"] == "inferred":
+        a, b = min(a, b), max(a, b)
+    return (a, b, row["relationship"], row["basis"], row.get("source"))
+
+
+def _read_edge_evidence(
+    con: duckdb.DuckDBPyConnection, ids: list[str]
+) -> dict[tuple, list[dict[str, Any]]]:
+    """Evidence items of the edges among ``ids``, by edge key, in a stable order."""
+    rows = _rows(
+        con,
+        """
+        SELECT person_id, related_person_id, relationship AS edge_relationship, basis,
+               edge_source, source, agency, record_id, related_record_id, relationship_key,
+               line_number, recorded_relationship AS relationship, via_person_id, address_key,
+               kind, start_date, end_date
+        FROM relationship_evidence
+        WHERE person_id IN (SELECT unnest($ids::VARCHAR[]))
+          AND related_person_id IN (SELECT unnest($ids::VARCHAR[]))
+        ORDER BY ALL
+        """,
+        {"ids": ids},  # type: ignore[arg-type]
+    )
+    by_edge: dict[tuple, list[dict[str, Any]]] = {}
+    for r in rows:
+        key = (r.pop("person_id"), r.pop("related_person_id"), r.pop("edge_relationship"),
+               r.pop("basis"), r.pop("edge_source"))
+        by_edge.setdefault(key, []).append(r)
+    return by_edge
 
 
 def _read_people(
