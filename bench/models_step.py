@@ -14,6 +14,7 @@ from typing import Any
 
 from _common import PhaseMeter, write_json
 
+
 def _mark_substeps(meter: PhaseMeter) -> None:
     """Wrap each of `build_models`' steps (``models.build.STEPS``) so that it becomes a
     phase ("models:<function>") and the peak RSS of each step is known."""
