@@ -130,10 +130,10 @@ RELEASE_AFTER = {
     "record_probability": ("m_best_link",),
     "recorded_edges": ("m_inverse",),
     "residences": ("m_addr_lookup",),
-    "co_residence": ("m_res_window", "m_communal"),
+    "co_residence": ("m_res_window", "m_communal", "m_residences"),
     "derived_siblings": ("m_parent_items", "m_parent_of", "m_sibling_pairs"),
+    "relationships_resolved": ("m_co_items",),
     "families": ("m_und", "m_label", "m_label_next"),
-    "adults_around": ("m_co_items",),
     "flags": ("m_primary_known", "m_around", "m_flag_adults", "m_flag_items", "m_injuries",
               "m_sib_hits", "m_mother", "m_parent", "m_role_text"),
 }
@@ -150,9 +150,9 @@ def build_models(
 
     Reads `source_records`, `person_records`, `persons`, `relationships`, `events` (and
     `record_links` if present); writes `relationships_resolved`, `relationship_evidence`,
-    `residences`, `households`,
-    `families`, `flags`, `flag_evidence`, `chronology` and `models_run`, replacing earlier
-    versions. Deterministic: the same tables in give the same rows out.
+    `residences`, `households`, `families`, `flags`, `flag_evidence`, `chronology` and, last,
+    `models_run`, replacing earlier versions. Deterministic: the same tables in give the
+    same rows out.
     """
     check_linkage_tables(con)
     window_start = months_before(reference_date, co_residence_window_months)
@@ -174,12 +174,15 @@ def build_models(
     # string formatting of values.
     for name, value in settings.items():
         con.execute(f"SET VARIABLE {name} = ?", [value])
-    con.execute("BEGIN TRANSACTION")
+    # `models_run` is written last and marks a complete build: every reader of the models
+    # tables requires it, so a build that fails part-way leaves no half-new tables in use.
+    # (One transaction would say the same, but DuckDB holds a transaction's new tables in
+    # memory until it commits: on 1M records that doubled the stage's peak memory.)
+    con.execute("DROP TABLE IF EXISTS models_run")
     try:
         for name, func in STEPS:
             step(name, func, con)
-            # Working tables go as soon as no later step reads them: inside the transaction
-            # they are held in memory, and together they outgrew linkage's peak on 1M records.
+            # Working tables go as soon as no later step reads them (they live in memory).
             for table in RELEASE_AFTER.get(name, ()):
                 con.execute(f'DROP TABLE IF EXISTS temp."{table}"')
         counts = _counts(con)
@@ -204,10 +207,6 @@ def build_models(
                 "report": json.dumps(report.as_dict()),
             },
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     finally:
         _drop_working_tables(con)
     return report

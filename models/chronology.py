@@ -75,12 +75,12 @@ def build_chronology(con: duckdb.DuckDBPyConnection) -> None:
               AND rr.basis <> 'inferred'
             UNION ALL
             SELECT a.child_id, a.adult_id, a.role,
-                   CASE WHEN i.basis IN ('recorded', 'reciprocal') THEN 'recorded' ELSE i.basis END,
-                   i.link_probability
+                   CASE WHEN rr.basis IN ('recorded', 'reciprocal') THEN 'recorded' ELSE rr.basis END,
+                   rr.link_probability
             FROM m_around_edges a
-            JOIN m_edge_items i ON i.person_id = a.person_id
-                 AND i.related_person_id = a.related_person_id
-                 AND i.relationship = a.relationship AND (a.basis IS NULL OR i.basis = a.basis)
+            JOIN relationships_resolved rr ON rr.person_id = a.person_id
+                 AND rr.related_person_id = a.related_person_id
+                 AND rr.relationship = a.relationship AND (a.basis IS NULL OR rr.basis = a.basis)
         )
         SELECT child_id, person_id,
                arg_min(m.relation, o.rank * 10 + CASE basis WHEN 'recorded' THEN 0
@@ -142,20 +142,22 @@ def build_chronology(con: duckdb.DuckDBPyConnection) -> None:
                || CASE a.role WHEN 'co_resident' THEN 'child''s' ELSE 'mother''s' END
                || ' address from this date (co-residence inferred from addresses)',
                r.link_probability
-        FROM (SELECT a.child_id, a.adult_id, min(a.role) AS role, i.address_key
+        FROM (SELECT a.child_id, a.adult_id, min(a.role) AS role, e.address_key
               FROM m_around_edges a
-              JOIN m_edge_items i ON i.person_id = a.person_id
-                   AND i.related_person_id = a.related_person_id AND i.relationship = 'co_resident'
+              -- inferred co-residence evidence is stored once per pair, smaller id first
+              JOIN relationship_evidence e ON e.basis = 'inferred'
+                   AND e.person_id = least(a.person_id, a.related_person_id)
+                   AND e.related_person_id = greatest(a.person_id, a.related_person_id)
               WHERE a.role IN ('co_resident', 'co_resident_with_mother')
                 AND a.related_person_id = a.adult_id
-              GROUP BY a.child_id, a.adult_id, i.address_key) a
+              GROUP BY a.child_id, a.adult_id, e.address_key) a
         JOIN m_members mm ON mm.child_id = a.child_id AND mm.person_id = a.adult_id
              AND mm.relation NOT IN ('self', 'mother', 'father', 'parent', 'step_parent',
                                      'sibling', 'half_sibling')
         JOIN m_people p ON p.person_id = a.adult_id
         JOIN (SELECT *, row_number() OVER (PARTITION BY person_id, address_key
                                            ORDER BY date_from, source, record_id) AS rn
-              FROM m_residences WHERE date_from IS NOT NULL) r
+              FROM residences WHERE date_from IS NOT NULL) r
              ON r.person_id = a.adult_id AND r.address_key = a.address_key AND r.rn = 1
         UNION ALL
         -- the child's moves of address (dated residence records)
@@ -165,7 +167,7 @@ def build_chronology(con: duckdb.DuckDBPyConnection) -> None:
                r.link_probability
         FROM (SELECT *, row_number() OVER (PARTITION BY person_id, address_key
                                            ORDER BY date_from, source, record_id) AS rn
-              FROM m_residences WHERE date_from IS NOT NULL) r
+              FROM residences WHERE date_from IS NOT NULL) r
         JOIN m_children c ON c.person_id = r.person_id
         JOIN m_people p ON p.person_id = r.person_id
         WHERE r.rn = 1;

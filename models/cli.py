@@ -31,7 +31,8 @@ def _open_models(out_dir: str) -> duckdb.DuckDBPyConnection:
     if not has:
         con.close()
         raise OutputError(
-            f"{out_dir} has no flags or family tables yet",
+            f"{out_dir} has no complete flags and family tables (the models stage has not "
+            "run there, or did not finish)",
             hint="run `famlink link JOB.toml --out DIR` (it builds them by default)",
         )
     return con

@@ -245,12 +245,12 @@ def write_relationships_resolved(con: duckdb.DuckDBPyConnection) -> None:
                CASE WHEN basis IN ('recorded', 'reciprocal') THEN source END AS edge_source,
                source, agency, record_id, related_record_id, relationship_key, line_number,
                item_relationship AS recorded_relationship, via_person_id, address_key, kind,
-               date_from AS start_date, date_to AS end_date
+               date_from AS start_date, date_to AS end_date, link_probability
         FROM m_edge_items
         UNION ALL
         SELECT person_id, related_person_id, 'co_resident', 'inferred', NULL, source, agency,
                record_id, NULL, NULL, NULL, 'residence', NULL, address_key, 'residence',
-               date_from, date_to
+               date_from, date_to, link_probability
         FROM m_co_items;
         """
     )

@@ -97,8 +97,7 @@ def build_people(con: duckdb.DuckDBPyConnection) -> None:
 def build_adults_around(con: duckdb.DuckDBPyConnection) -> None:
     """`m_around_edges(child_id, adult_id, role, person_id, related_person_id, relationship,
     basis)`: every edge that places an adult around a child, by role, recorded or not.
-
-    Also adds to `m_edge_items` the inferred co-residence items of those edges."""
+    Trims `m_edge_items` to the items of those edges and of children's sibling edges."""
     set_rule_variables(con)
     con.execute(
         """
@@ -191,16 +190,14 @@ def build_adults_around(con: duckdb.DuckDBPyConnection) -> None:
         JOIN prim ON prim.person_id = p.parent_id
         WHERE prim.relationship IN (SELECT unnest(getvariable('m_known_to_parent')));
 
-        -- Inferred co-residence evidence for the edges that place an adult around a child,
-        -- in the edge's direction, for the flags' and chronologies' evidence.
-        INSERT INTO m_edge_items
-        SELECT a.person_id, a.related_person_id, 'co_resident', 'inferred', 'residence',
-               i.source, i.agency, i.is_primary, i.record_id, NULL, NULL, NULL, 'residence',
-               i.date_from, i.date_to, i.link_probability, NULL, i.address_key, NULL
-        FROM (SELECT DISTINCT person_id, related_person_id FROM m_around_edges
-              WHERE relationship = 'co_resident') a
-        JOIN m_co_items i ON i.person_id = least(a.person_id, a.related_person_id)
-                         AND i.related_person_id = greatest(a.person_id, a.related_person_id);
+        -- From here on, only the evidence items of edges around children are read (the
+        -- flags' and chronologies' evidence): the rest, most of them, are let go.
+        CREATE OR REPLACE TEMP TABLE m_edge_items AS
+        SELECT i.* FROM m_edge_items i
+        WHERE EXISTS (SELECT 1 FROM m_around_edges a
+                      WHERE a.person_id = i.person_id AND a.related_person_id = i.related_person_id)
+           OR (i.relationship IN ('sibling', 'half_sibling')
+               AND i.person_id IN (SELECT person_id FROM m_children));
         """
     )
 
@@ -246,8 +243,36 @@ def build_flags(con: duckdb.DuckDBPyConnection) -> None:
                    AND coalesce(ev.role, '') NOT IN ('victim', 'witness')));
 
         CREATE OR REPLACE TEMP TABLE m_flag_items AS
+        WITH placed AS (  -- the edges placing each flagged adult around the child
+            SELECT f.flag_type, f.child_id, f.adult_id, a.role, a.person_id,
+                   a.related_person_id, a.relationship, a.basis
+            FROM m_flag_adults f
+            JOIN m_around_edges a ON a.child_id = f.child_id AND a.adult_id = f.adult_id
+                 AND (f.flag_type <> 'unrecorded_non_birthing_partner'
+                      OR list_contains(getvariable('m_second_parent_roles'), a.role))
+        ),
+        items AS (  -- their evidence: agency records, or (inferred) residence records
+            SELECT p.flag_type, p.child_id, p.adult_id, p.role, i.related_person_id, i.kind,
+                   i.agency, i.source, i.record_id, i.related_record_id, i.item_relationship,
+                   i.date_from, i.date_to, i.description, i.link_probability, i.basis
+            FROM placed p
+            JOIN m_edge_items i ON i.person_id = p.person_id
+                 AND i.related_person_id = p.related_person_id
+                 AND i.relationship = p.relationship
+                 AND (p.basis IS NULL OR i.basis = p.basis)
+                 AND i.basis IN ('recorded', 'reciprocal')
+            UNION ALL
+            SELECT p.flag_type, p.child_id, p.adult_id, p.role, p.related_person_id, e.kind,
+                   e.agency, e.source, e.record_id, NULL, e.recorded_relationship,
+                   e.start_date, e.end_date, NULL, e.link_probability, e.basis
+            FROM placed p
+            JOIN relationship_evidence e ON e.basis = 'inferred'
+                 AND p.relationship = 'co_resident' AND coalesce(p.basis, 'inferred') = 'inferred'
+                 AND e.person_id = least(p.person_id, p.related_person_id)
+                 AND e.related_person_id = greatest(p.person_id, p.related_person_id)
+        )
         -- role items: the edges placing the adult around the child
-        SELECT f.flag_type, f.child_id, f.adult_id, 'role' AS part, i.kind,
+        SELECT i.flag_type, i.child_id, i.adult_id, 'role' AS part, i.kind,
                coalesce(r.person_id, i.related_person_id) AS person_id, i.agency, i.source,
                i.record_id, i.related_record_id, i.item_relationship AS relationship,
                NULL::VARCHAR AS event_type, NULL::VARCHAR AS event_key,
@@ -258,17 +283,9 @@ def build_flags(con: duckdb.DuckDBPyConnection) -> None:
                    || ', ' || coalesce(strftime(r.date_from, '%Y-%m-%d'), 'undated') || ' to '
                    || coalesce(strftime(r.date_to, '%Y-%m-%d'), 'current')) AS description,
                i.link_probability, i.basis
-        FROM m_flag_adults f
-        JOIN m_around_edges a ON a.child_id = f.child_id AND a.adult_id = f.adult_id
-             AND (f.flag_type <> 'unrecorded_non_birthing_partner'
-                  OR list_contains(getvariable('m_second_parent_roles'), a.role))
-        JOIN m_role_text rt ON rt.role = a.role
-        JOIN m_edge_items i ON i.person_id = a.person_id
-             AND i.related_person_id = a.related_person_id
-             AND i.relationship = a.relationship
-             AND (a.basis IS NULL OR i.basis = a.basis)
-             AND i.basis IN ('recorded', 'reciprocal', 'inferred')
-        LEFT JOIN m_residences r ON i.kind = 'residence' AND r.source = i.source
+        FROM items i
+        JOIN m_role_text rt ON rt.role = i.role
+        LEFT JOIN residences r ON i.kind = 'residence' AND r.source = i.source
              AND r.record_id = i.record_id
         LEFT JOIN m_people rp ON rp.person_id = r.person_id
         UNION ALL
@@ -358,11 +375,11 @@ def build_flags(con: duckdb.DuckDBPyConnection) -> None:
                || coalesce(ra.address, ra.address_key),
                least(ra.link_probability, rc.link_probability), 'inferred'
         FROM m_injuries j
-        JOIN m_residences rc ON rc.person_id = j.child_id
+        JOIN residences rc ON rc.person_id = j.child_id
              AND (j.event_date BETWEEN rc.eff_from AND rc.eff_to
                   OR (rc.date_from IS NULL AND rc.date_to IS NULL
                       AND j.event_date >= getvariable('m_wstart')))
-        JOIN m_residences ra ON ra.address_key = rc.address_key AND ra.person_id <> j.child_id
+        JOIN residences ra ON ra.address_key = rc.address_key AND ra.person_id <> j.child_id
              AND (j.event_date BETWEEN ra.eff_from AND ra.eff_to
                   OR (ra.date_from IS NULL AND ra.date_to IS NULL
                       AND j.event_date >= getvariable('m_wstart')))

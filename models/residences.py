@@ -96,7 +96,7 @@ def build_co_residence(con: duckdb.DuckDBPyConnection) -> None:
     Co-residence is symmetric, so it is kept once per pair, and in one statement with no
     table of record pairs: a household of n people with r records each has n²r² of those,
     and on a large run they were the models stage's largest working table.
-    :func:`models.flags.build_adults_around` adds the items it needs to `m_edge_items`.
+    They are written to `relationship_evidence` with the other edges' evidence.
     """
     con.execute(
         """

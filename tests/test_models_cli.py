@@ -121,3 +121,35 @@ def test_commands_on_a_folder_without_models_tables_say_how_to_build_them(tmp_pa
     duckdb.connect(str(tmp_path / "famlink.duckdb")).close()
     result = invoke("flags", tmp_path)
     assert result.exit_code == 1 and "famlink link" in result.output
+
+
+def test_a_models_build_that_fails_part_way_is_not_read_as_complete(
+    out_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from models import build
+
+    copy = tmp_path / "copy"
+    shutil.copytree(out_dir, copy)
+
+    def disk_full(con: duckdb.DuckDBPyConnection) -> None:
+        raise duckdb.IOException("No space left on device")
+
+    steps = tuple((n, disk_full if n == "flags" else f) for n, f in build.STEPS)
+    monkeypatch.setattr(build, "STEPS", steps)
+    con = duckdb.connect(str(copy / "famlink.duckdb"))
+    with pytest.raises(duckdb.IOException):
+        build_models(con, reference_date=REFERENCE_DATE)
+    con.close()
+    # the earlier steps' tables are new, the flags old: nothing may read that mixture
+    for command in (("flags", copy), ("chronology", copy, "--child", "Pkid"),
+                    ("family", copy, "--person", "Pkid"), ("view", copy)):
+        result = invoke(*command)
+        assert result.exit_code == 1, (command, result.output)
+        assert "did not finish" in result.output, result.output
+    monkeypatch.undo()
+    con = duckdb.connect(str(copy / "famlink.duckdb"))
+    build_models(con, reference_date=REFERENCE_DATE)  # a re-run completes it
+    con.close()
+    assert invoke("flags", copy).exit_code == 0

@@ -166,6 +166,7 @@ CREATE TABLE flag_evidence (
     flag_key VARCHAR, item_no INTEGER, kind VARCHAR, agency VARCHAR, source VARCHAR,
     record_id VARCHAR, related_record_id VARCHAR, relationship VARCHAR, event_type VARCHAR,
     date_from DATE, date_to DATE, description VARCHAR, link_probability DOUBLE);
+CREATE TABLE models_run (built_at TIMESTAMP, reference_date DATE, window_start DATE);
 CREATE TABLE chronology (
     child_person_id VARCHAR, entry_no INTEGER, event_date DATE, agency VARCHAR, source VARCHAR,
     record_id VARCHAR, event_key VARCHAR, person_id VARCHAR, person_name VARCHAR,
@@ -691,6 +692,8 @@ def build_fixture_db(path: Path, *, hostile: bool = True) -> Path:
                 [run_id, started, started, inputs, ref],
             )
         con.execute(RELATIONSHIP_EVIDENCE_FROM_JSON)
+        con.execute("INSERT INTO models_run VALUES ('2026-10-01 00:00:00', ?, ?)",
+                    [REFERENCE_DATE, REFERENCE_DATE.replace(year=REFERENCE_DATE.year - 1)])
         for statement in MODELS_ADDITIONS:
             con.execute(statement)
     finally:
@@ -759,6 +762,8 @@ def build_large_family_db(path: Path, *, size: int = 40) -> tuple[Path, str]:
             rows,
         )
         con.execute(RELATIONSHIP_EVIDENCE_FROM_JSON)
+        con.execute("INSERT INTO models_run VALUES ('2026-10-01 00:00:00', ?, ?)",
+                    [REFERENCE_DATE, REFERENCE_DATE.replace(year=REFERENCE_DATE.year - 1)])
         con.execute(
             "INSERT INTO flags VALUES ('unrecorded_adult:x', 'unrecorded_adult', ?, ?, 'x', "
             "'F000000000001', 0.9, 'r')",

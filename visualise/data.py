@@ -29,8 +29,9 @@ FAMILY_VIEW_TABLES = (
     "flag_evidence",
     "chronology",
     "runs",
+    "models_run",  # written last by the models stage: its tables are complete
 )
-INDEX_TABLES = ("persons", "flags", "flag_evidence", "runs")
+INDEX_TABLES = ("persons", "flags", "flag_evidence", "runs", "models_run")
 
 #: Relationship values meaning "related_person_id is person_id's parent (or carer)".
 PARENT_RELATIONSHIPS = frozenset({"mother", "father", "parent", "step_parent", "carer"})
@@ -229,8 +230,10 @@ def require_tables(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> N
     }
     missing = [t for t in tables if t not in present]
     if missing:
+        unfinished = (" (the models stage has not run there, or did not finish)"
+                      if "models_run" in missing else "")
         raise OutputError(
-            f"the output database has no table {', '.join(missing)}",
+            f"the output database has no table {', '.join(missing)}{unfinished}",
             hint="run `famlink link JOB.toml --out DIR` (which also builds families and flags) "
             "or `famlink demo`, then view that DIR",
         )
