@@ -106,7 +106,7 @@ def build_families(con: duckdb.DuckDBPyConnection) -> None:
         """
         CREATE OR REPLACE TABLE families AS
         SELECT 'F' || left(sha256(label), 12) AS family_id, person_id
-        FROM m_label ORDER BY family_id, person_id
+        FROM m_label
         """
     )
 

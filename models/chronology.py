@@ -157,7 +157,10 @@ def build_chronology(con: duckdb.DuckDBPyConnection) -> None:
         JOIN m_people p ON p.person_id = a.adult_id
         JOIN (SELECT *, row_number() OVER (PARTITION BY person_id, address_key
                                            ORDER BY date_from, source, record_id) AS rn
-              FROM residences WHERE date_from IS NOT NULL) r
+              FROM residences
+              WHERE date_from IS NOT NULL
+                AND person_id IN (SELECT adult_id FROM m_around_edges
+                                  WHERE role IN ('co_resident', 'co_resident_with_mother'))) r
              ON r.person_id = a.adult_id AND r.address_key = a.address_key AND r.rn = 1
         UNION ALL
         -- the child's moves of address (dated residence records)
@@ -167,7 +170,8 @@ def build_chronology(con: duckdb.DuckDBPyConnection) -> None:
                r.link_probability
         FROM (SELECT *, row_number() OVER (PARTITION BY person_id, address_key
                                            ORDER BY date_from, source, record_id) AS rn
-              FROM residences WHERE date_from IS NOT NULL) r
+              FROM residences
+              WHERE date_from IS NOT NULL AND person_id IN (SELECT person_id FROM m_children)) r
         JOIN m_children c ON c.person_id = r.person_id
         JOIN m_people p ON p.person_id = r.person_id
         WHERE r.rn = 1;
@@ -181,7 +185,6 @@ def build_chronology(con: duckdb.DuckDBPyConnection) -> None:
                relation AS relation_to_child, basis AS relation_basis, entry_kind, event_type,
                role, summary, link_probability
         FROM (SELECT DISTINCT * FROM m_chrono)
-        ORDER BY child_person_id, entry_no
         """
     )
 

@@ -367,14 +367,15 @@ def read_family_graph(con: duckdb.DuckDBPyConnection, person_id: str) -> nx.Mult
     )
     edges = rows(
         """SELECT r.* FROM relationships_resolved r JOIN families f USING (person_id)
-           WHERE f.family_id = ?"""
+           WHERE f.family_id = ? ORDER BY ALL"""
     )
     evidence = _evidence_by_edge(rows(EDGE_EVIDENCE_SQL))
     for edge in edges:
         edge["evidence"] = evidence.get(_evidence_key(edge), [])
     residences = rows(
         """SELECT r.* FROM residences r JOIN families f USING (person_id)
-           WHERE f.family_id = ?"""
+           WHERE f.family_id = ? ORDER BY r.person_id, r.eff_from, r.address_key, r.source,
+           r.record_id"""
     )
     graph = family_graph(
         persons, edges, residences, reference_date=reference_date, window_start=window_start

@@ -58,7 +58,6 @@ def build_residences(con: duckdb.DuckDBPyConnection) -> None:
         SELECT person_id, address_key, uprn, postcode, address, source, agency, record_id,
                date_from, date_to, is_current, eff_from, eff_to, link_probability
         FROM m_residences
-        ORDER BY person_id, eff_from, address_key, source, record_id
         """
     )
     con.execute(
@@ -83,7 +82,6 @@ def build_residences(con: duckdb.DuckDBPyConnection) -> None:
                c.address_key IS NOT NULL AS is_communal
         FROM m_res_window w LEFT JOIN m_communal c USING (address_key)
         GROUP BY w.address_key, w.person_id, c.address_key
-        ORDER BY household_id, person_id
         """,
     )
 
