@@ -10,13 +10,21 @@ the pipeline's stage functions (``ingest``, ``link_records``, ``splink_model.tra
 ``link._cluster``, ``models.build_models``) that mark phase boundaries for the RSS meter and
 keep the ``RunSummary``, whose timings (``ingest``/``link``/``models`` and linkage's own
 ``train``/``predict``/``cluster``) go into the result file. They add no measurable work.
+
+With ``--spark`` (for ``link … --backend spark``) the phases are Spark's, named as linkage's
+own timings: ``export``, ``spark_start``, ``train``, ``predict``, ``cluster_components``
+(on Spark) and ``cluster`` (DuckDB); the meter also sums the RSS of this process's
+descendants (the JVM), and at the end the JVM is waited for (phase ``jvm_exit``) so that its
+exact peak RSS is in this process's ``RUSAGE_CHILDREN`` (see ``_common.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import subprocess
 import sys
+import time
 from typing import Any
 
 from _common import PhaseMeter, apply_experiment, write_json
@@ -67,6 +75,8 @@ def main() -> int:
                         help="experiment: SET this on famlink's output-database connection right "
                         "after it is opened (e.g. memory_limit=3GB, threads=1); repeatable")
     parser.add_argument("--experiment", default=None, help="bench-only model change (bench/_common.py)")
+    parser.add_argument("--spark", action="store_true",
+                        help="a --backend spark run: mark Spark's phases and meter the JVM too")
     parser.add_argument("famlink_args", nargs=argparse.REMAINDER, help="-- then famlink's arguments")
     args = parser.parse_args()
     famlink_args = [a for a in args.famlink_args if a != "--"] if args.famlink_args[:1] == ["--"] else args.famlink_args
@@ -81,7 +91,17 @@ def main() -> int:
     # of the trained linker; "predict" includes writing record_links; "cluster" includes the
     # cannot-link splits and writing person_records/persons.
     _wrap(pipeline, "ingest", "ingest", "between")
-    _wrap(pipeline, "link_records", "train", "finish")
+    if args.spark:
+        import linkage.spark_backend as spark_backend
+
+        METER.watch_descendants()
+        # "export" includes the must-links; "cluster_components" includes loading them into
+        # DuckDB and stopping the Spark session (the JVM itself lives on, idle, until we exit).
+        _wrap(pipeline, "link_records", "export", "finish")
+        _wrap(spark_backend, "build_session", "spark_start", "train")
+        _wrap(spark_backend, "spark_components", "cluster_components", None)
+    else:
+        _wrap(pipeline, "link_records", "train", "finish")
     _wrap(splink_model, "train", None, "predict")
     _wrap(link, "_cluster", "cluster", None)
     try:
@@ -107,11 +127,17 @@ def main() -> int:
     METER.mark("cli")
     famlink_main.main(args=famlink_args, prog_name="famlink", standalone_mode=False)
     METER.mark("exit")
+    jvm = None
+    if args.spark:
+        METER.mark("jvm_exit")
+        jvm = _reap_jvm()
 
     summary = captured.get("summary")
     result: dict[str, Any] = {
         "argv": ["famlink", *famlink_args], "duckdb_set": args.duckdb_set,
         "experiment": args.experiment, **METER.report()}
+    if jvm is not None:
+        result["jvm"] = jvm
     if summary is not None:
         result.update(
             timings={k: round(v, 3) for k, v in summary.timings.items()},
@@ -125,6 +151,30 @@ def main() -> int:
         )
     write_json(args.result, result)
     return 0
+
+
+def _reap_jvm() -> dict[str, Any]:
+    """Wait for pyspark's JVM to exit. pyspark never does: the JVM leaves when our end of
+    its stdin closes, i.e. when this process exits, and is then nobody's child to account
+    for. Closing stdin here ends it the same way, a little earlier, and makes it our reaped
+    child: RUSAGE_CHILDREN (and run_bench's wait4) then hold its exact peak RSS."""
+    try:
+        from pyspark import SparkContext
+    except ImportError:
+        return {"reaped": False, "why": "pyspark not importable"}
+    proc = getattr(SparkContext._gateway, "proc", None)  # noqa: SLF001 - pyspark keeps it there
+    if proc is None:
+        return {"reaped": False, "why": "no JVM was started"}
+    t0 = time.perf_counter()
+    if proc.stdin:
+        proc.stdin.close()
+    try:
+        returncode = proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        returncode = proc.wait()
+    return {"reaped": True, "pid": proc.pid, "returncode": returncode,
+            "seconds": round(time.perf_counter() - t0, 3)}
 
 
 if __name__ == "__main__":

@@ -11,6 +11,12 @@ its own child process so that ``os.wait4`` gives that step's own peak RSS (``ru_
 ``bare``      bare Splink, same input/settings/training/thresholds (``bench/bare_splink.py run``)
 ``evaluate``  ``famlink evaluate DIR --truth DATA/_truth --format json`` (+ bare Splink's clusters
               scored with the same code: ``bench/bare_splink.py score``)
+``spark``     optional (``--spark``, or name it in ``--stages``): ``famlink link JOB --out WORK/N/spark
+              --no-models --backend spark`` via ``bench/famlink_step.py --spark`` (Spark's phases:
+              export, spark_start, train, predict, cluster_components, cluster), in each repeat
+              after famlink and bare Splink; with ``evaluate`` its persons are scored too. Its
+              memory is the process tree's: the python process plus the JVM pyspark starts, which
+              ``wait4`` of the python process does not see (see ``bench/_common.py``)
 
 and writes ``WORK/results.json`` and ``WORK/results.md`` (the markdown tables, also printed).
 
@@ -18,6 +24,7 @@ Example::
 
     /work/venv/bin/python bench/run_bench.py --sizes 100000 1000000
     /work/venv/bin/python bench/run_bench.py --sizes 100000 --repeat 3 --work /tmp/bench
+    /work/venv/bin/python bench/run_bench.py --sizes 100000 1000000 --no-models --spark
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -37,21 +45,23 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import EXPERIMENTS  # noqa: E402
+from _common import EXPERIMENTS, descendants, rss_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_ROOT = [ROOT]  # where linkage/, models/ and sample_data/ are read from (see --freeze)
 BENCH = ROOT / "bench"
 PYTHON = sys.executable
 FAMLINK = str(Path(sys.executable).with_name("famlink"))
-STAGES = ("generate", "famlink", "models", "bare", "evaluate")
+STAGES = ("generate", "famlink", "models", "bare", "evaluate", "spark")
+# Spark is opt-in: a JVM beside DuckDB on a 2-core machine, and minutes of start-up per size.
+DEFAULT_STAGES = tuple(s for s in STAGES if s != "spark")
+# famlink's linkage timings on Spark (linkage/spark_backend.py, then link.py's DuckDB "cluster")
+SPARK_PHASES = ("export", "spark_start", "train", "predict", "cluster_components", "cluster")
 RECORDS_PER_FAMILY = 20
 SAMPLE_SEED = 20261126
 MB = 1_000_000
 GB = 1_000_000_000
 
-
-PAGE = os.sysconf("SC_PAGE_SIZE")
 # Extra environment for every child (``--freeze`` points PYTHONPATH at the frozen copy).
 CHILD_ENV: dict[str, str] = {}
 FROZEN = ("linkage", "models", "visualise", "sample_data")
@@ -67,11 +77,14 @@ def log(msg: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
 
 
-def run_step(name: str, argv: list[str], logdir: Path, max_rss: int | None = None) -> dict[str, Any]:
+def run_step(name: str, argv: list[str], logdir: Path, max_rss: int | None = None,
+             tree: bool = False) -> dict[str, Any]:
     """Run one child process; its wall time, CPU time and own peak RSS (``os.wait4``).
 
     With ``max_rss`` (bytes) the child is killed when its RSS goes above it (the machine is
     shared); the phase it was in comes from the progress file the child's PhaseMeter writes.
+    With ``tree`` the RSS is that of the child and all its descendants (a Spark run's JVM),
+    sampled here as ``peak_tree_rss_bytes``, and the cap applies to that sum.
     """
     logdir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = logdir / f"{name}.stdout", logdir / f"{name}.stderr"
@@ -89,12 +102,14 @@ def run_step(name: str, argv: list[str], logdir: Path, max_rss: int | None = Non
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            rss = _rss_of(proc.pid)
+            kids = descendants(proc.pid) if tree else {}
+            rss = rss_of(proc.pid) + sum(rss_of(pid) for pid in kids)
             sampled_peak = max(sampled_peak, rss)
             if max_rss and rss > max_rss and killed is None:
                 killed = {"rss_bytes": rss, "after_s": round(time.perf_counter() - t0, 1)}
                 log(f"{name}: RSS {rss / MB:,.0f} MB > cap {max_rss / MB:,.0f} MB: killing it")
                 proc.kill()
+                _kill(kids)
             time.sleep(0.2)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -110,12 +125,15 @@ def run_step(name: str, argv: list[str], logdir: Path, max_rss: int | None = Non
         "stdout": str(out_path),
         "stderr": str(err_path),
     }
+    if tree:
+        step["peak_tree_rss_bytes"] = sampled_peak
     if killed:
         step["killed_over_rss_cap"] = {**killed, "cap_bytes": max_rss}
     if progress.exists():
         step["progress"] = read_json(progress)
+    tree_note = f" (with descendants {sampled_peak / MB:,.0f} MB)" if tree else ""
     log(f"{name}: rc={proc.returncode} {wall:.1f}s wall, {step['cpu_s']:.1f}s cpu, "
-        f"peak RSS {step['peak_rss_bytes'] / MB:,.0f} MB, load {step['loadavg_after'][0]}")
+        f"peak RSS {step['peak_rss_bytes'] / MB:,.0f} MB{tree_note}, load {step['loadavg_after'][0]}")
     if proc.returncode != 0:
         tail = err_path.read_text(encoding="utf-8", errors="replace")[-3000:]
         where = step.get("progress", {}).get("current_phase")
@@ -123,12 +141,14 @@ def run_step(name: str, argv: list[str], logdir: Path, max_rss: int | None = Non
     return step
 
 
-def _rss_of(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm", encoding="ascii") as f:
-            return int(f.read().split()[1]) * PAGE
-    except (OSError, IndexError, ValueError):
-        return 0
+def _kill(pids: dict[int, str]) -> None:
+    # The JVM would exit by itself once it sees the killed python's end of its stdin close;
+    # killed with it, its memory is free before the next step starts.
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -191,9 +211,9 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
     logs = work / "logs"
     res: dict[str, Any] = {"label": label, "target_records": size, "steps": {}, "failed": {}}
 
-    def attempt(name: str, argv: list[str], result: Path | None = None) -> dict[str, Any] | None:
+    def attempt(name: str, argv: list[str], result: Path | None = None, tree: bool = False) -> dict[str, Any] | None:
         try:
-            step = run_step(name, argv, logs, args.max_rss)
+            step = run_step(name, argv, logs, args.max_rss, tree=tree)
         except StepFailed as err:
             log(str(err).splitlines()[0])
             res["failed"][name] = err.step
@@ -247,6 +267,10 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
                 "--job", str(job), "--out", str(bare_out), "--result", str(result), *bare_settings], result)
             if step:
                 one["bare"] = step
+        if "spark" in args.stages:
+            step = run_spark(work, job, sfx, fam_settings, attempt, args.spark_driver_memory)
+            if step:
+                one["spark"] = step
         reps.append(one)
     famlink_ok = any("famlink" in r for r in reps) or "famlink" not in args.stages
     res["reps"] = reps
@@ -275,6 +299,13 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
         if step:
             step["detail"] = json.loads(Path(step["stdout"]).read_text(encoding="utf-8"))
             res["steps"]["evaluate"] = step
+    # The folder holds the last repeat's run: scored only if that one finished.
+    if "evaluate" in args.stages and truth.exists() and reps and "spark" in reps[-1]:
+        step = attempt("evaluate_spark", [
+            FAMLINK, "evaluate", str(work / "spark"), "--truth", str(truth), "--format", "json"])
+        if step:
+            step["detail"] = json.loads(Path(step["stdout"]).read_text(encoding="utf-8"))
+            res["steps"]["evaluate_spark"] = step
     # Bare Splink's clusters are scored even when famlink did not finish.
     if "evaluate" in args.stages and truth.exists() and (work / "bare" / "clusters.parquet").exists():
         result = work / "bare-score.json"
@@ -292,6 +323,26 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
             read_json(fam_out / "model.json"), read_json(work / "bare" / "model.json"))
     res["summary"] = summarise(res)
     return res
+
+
+def run_spark(work: Path, job: Path, sfx: str, settings: list[str], attempt: Any,
+              driver_memory: str | None = None) -> dict[str, Any] | None:
+    """``famlink link --backend spark`` of the same job, metered with its JVM (``tree``).
+
+    With ``driver_memory``, a copy of the job with a ``[spark]`` table setting it is used
+    (the generated job has none, and Spark's 1 GB default driver is too small at 1M)."""
+    spark_out = work / "spark"
+    if spark_out.exists():
+        shutil.rmtree(spark_out)
+    if driver_memory:
+        spark_job = job.with_name("job-spark.toml")
+        spark_job.write_text(job.read_text(encoding="utf-8")
+                             + f'\n[spark]\ndriver_memory = "{driver_memory}"\n', encoding="utf-8")
+        job = spark_job
+    result = work / f"spark{sfx}.json"
+    return attempt(f"spark{sfx}", [
+        PYTHON, str(BENCH / "famlink_step.py"), "--result", str(result), "--spark", *settings, "--",
+        "link", str(job), "--out", str(spark_out), "--no-models", "--backend", "spark"], result, tree=True)
 
 
 def summarise(res: dict[str, Any]) -> dict[str, Any]:
@@ -397,7 +448,98 @@ def summarise(res: dict[str, Any]) -> dict[str, Any]:
         for k in ("pairwise_precision", "pairwise_recall", "pairwise_f1"):
             s[f"bare_{k}"] = lk.get(k)
         s["bare_special_pairs_merged"] = lk.get("special_pairs_merged")
+    _summarise_spark(res, s)  # last: it compares with famlink's F1
     return s
+
+
+def _summarise_spark(res: dict[str, Any], s: dict[str, Any]) -> None:
+    """The ``spark`` stage's figures (keys ``spark_*``); none if the stage did not run."""
+    spark = [r["spark"] for r in res["reps"] if "spark" in r]
+    if spark:
+        d = spark[-1]["detail"]
+        s["spark_status"] = "finished"
+        s["spark_persons"], s["spark_pairs_scored"] = d.get("persons"), d.get("pairs_scored")
+        s["spark_wall"] = median([x["wall_s"] for x in spark])
+        s["spark_cpu"] = median([x["cpu_s"] for x in spark])  # the JVM's too: it is reaped
+        for k in ("ingest", "link"):
+            s[f"spark_{k}"] = median([x["detail"]["timings"][k] for x in spark])
+        for k in SPARK_PHASES:
+            s[f"spark_{k}"] = median([x["detail"]["link_timings"].get(k, float("nan")) for x in spark])
+        s["spark_jvm_exit"] = median([x["detail"].get("jvm", {}).get("seconds", float("nan")) for x in spark])
+        _spark_memory(s, spark)
+        # paired with the same repeat's famlink and bare Splink runs (same data, same load)
+        pairs = [(r["spark"], r.get("famlink"), r.get("bare")) for r in res["reps"] if "spark" in r]
+        with_fam = [(x, f) for x, f, _ in pairs if f]
+        with_bare = [(x, b) for x, _, b in pairs if b]
+        if with_fam:
+            s["ratio_spark_famlink_whole"] = median([x["wall_s"] / f["wall_s"] for x, f in with_fam])
+            s["ratio_spark_famlink_linkage"] = median([
+                x["detail"]["timings"]["link"] / f["detail"]["timings"]["link"] for x, f in with_fam])
+        if with_bare:
+            s["ratio_spark_bare_whole"] = median([x["wall_s"] / b["wall_s"] for x, b in with_bare])
+            s["ratio_spark_bare_linkage"] = median([
+                x["detail"]["timings"]["link"] / b["detail"]["linkage_seconds"] for x, b in with_bare])
+    else:
+        _spark_failure(res, s)
+    ev = res["steps"].get("evaluate_spark", {})
+    if "wall_s" in ev:
+        lk = ev["detail"]["linkage"]
+        for k in ("pairwise_precision", "pairwise_recall", "pairwise_f1", "bcubed_precision", "bcubed_recall"):
+            s[f"spark_{k}"] = lk.get(k)
+        s["spark_special_pairs_merged"] = lk.get("special_pairs_merged")
+        s["spark_evaluate_peak_rss"] = ev["peak_rss_bytes"]
+        if lk.get("pairwise_f1") is not None and s.get("pairwise_f1") is not None:
+            s["spark_f1_delta"] = lk["pairwise_f1"] - s["pairwise_f1"]
+
+
+def _spark_memory(s: dict[str, Any], spark: list[dict[str, Any]]) -> None:
+    """Peak RSS of the Spark run: the whole process tree summed (sampled every 50 ms by the
+    child, every 0.2 s by run_step), and each part alone: famlink's python (ru_maxrss), the
+    JVM (sampled as command "java", and its ru_maxrss from the child's RUSAGE_CHILDREN once
+    the child has waited for it) and Spark's python workers (children of the JVM, sampled)."""
+    desc = [x["detail"].get("descendants", {}) for x in spark]
+    by_command = [d.get("peak_rss_bytes_by_command", {}) for d in desc]
+    s["spark_peak_tree_rss"] = max(max(d.get("peak_tree_rss_bytes", 0) for d in desc),
+                                   max(x.get("peak_tree_rss_bytes", 0) for x in spark))
+    s["spark_peak_python_rss"] = max(x["detail"]["ru_maxrss_bytes"] for x in spark)
+    s["spark_peak_jvm_rss"] = max(d.get("reaped_children_ru_maxrss_bytes", 0) for d in desc) or None
+    if any(by_command):  # (absent from results.json written before it was measured)
+        s["spark_peak_jvm_rss_sampled"] = max(c.get("java", 0) for c in by_command)
+        s["spark_peak_workers_rss"] = max(sum(v for k, v in c.items() if k.startswith("python")) for c in by_command)
+    s["spark_step_ru_maxrss"] = max(x["peak_rss_bytes"] for x in spark)  # max(python, JVM), not a sum
+    s["spark_descendant_commands"] = sorted({c for d in desc for c in d.get("commands", [])})
+    tree: dict[str, int] = {}
+    jvm: dict[str, int] = {}
+    for x in spark:
+        for p in x["detail"]["phases"]:
+            tree[p["phase"]] = max(tree.get(p["phase"], 0), p.get("peak_tree_rss_bytes", 0))
+            if "peak_descendants_by_command" in p:
+                jvm[p["phase"]] = max(jvm.get(p["phase"], 0), p["peak_descendants_by_command"].get("java", 0))
+    s["spark_phase_peaks"], s["spark_jvm_phase_peaks"] = tree, jvm
+
+
+def _spark_failure(res: dict[str, Any], s: dict[str, Any]) -> None:
+    """What a failed or killed Spark run's progress file says, as for famlink's."""
+    failed = next((v for k, v in res.get("failed", {}).items() if k == "spark" or k.startswith("spark-")), None)
+    if not failed:
+        return
+    prog = failed.get("progress", {})
+    done = {p["phase"]: p for p in prog.get("done", [])}
+    killed = "killed over the RSS cap" if failed.get("killed_over_rss_cap") else f"exit {failed['returncode']}"
+    s["spark_status"] = f"FAILED in {prog.get('current_phase', '?')} after {failed['wall_s']:.0f}s ({killed})"
+    s["spark_peak_tree_rss"] = failed.get("peak_tree_rss_bytes")
+    s["spark_step_ru_maxrss"] = failed["peak_rss_bytes"]
+    # the JVM of a failed run was never reaped: wait4's ru_maxrss is famlink's python alone
+    s["spark_peak_python_rss"] = failed["peak_rss_bytes"]
+    s["spark_cpu"] = failed["cpu_s"]
+    for k in ("ingest", *SPARK_PHASES):
+        if k in done:  # phase wall time, close to linkage's own timing of it
+            s[f"spark_{k}"] = done[k]["seconds"]
+    s["spark_phase_peaks"] = {k: v.get("peak_tree_rss_bytes", 0) for k, v in done.items()}
+    s["spark_jvm_phase_peaks"] = {k: v["peak_descendants_by_command"].get("java", 0)
+                                  for k, v in done.items() if "peak_descendants_by_command" in v}
+    if prog.get("current_phase") and failed.get("peak_tree_rss_bytes"):
+        s["spark_phase_peaks"].setdefault(prog["current_phase"], failed["peak_tree_rss_bytes"])
 
 
 def _phase_cpu(step: dict[str, Any], phases: tuple[str, ...]) -> float:
@@ -446,10 +588,12 @@ def failure_lines(results: list[dict[str, Any]]) -> list[str]:
     for r in results:
         for name, step in r.get("failed", {}).items():
             prog = step.get("progress", {})
-            done = ", ".join(f"{p['phase']} {p['seconds']:.1f}s/{p['peak_rss_bytes'] / MB:,.0f} MB"
+            # a Spark run's peaks are python + JVM (peak_tree_rss_bytes)
+            done = ", ".join(f"{p['phase']} {p['seconds']:.1f}s/{p.get('peak_tree_rss_bytes', p['peak_rss_bytes']) / MB:,.0f} MB"
                              for p in prog.get("done", []) if p["seconds"] >= 0.05)
             killed = step.get("killed_over_rss_cap")
-            why = (f"killed when its RSS reached {killed['rss_bytes'] / MB:,.0f} MB (cap "
+            tree = " (with its JVM)" if "peak_tree_rss_bytes" in step else ""
+            why = (f"killed when its RSS{tree} reached {killed['rss_bytes'] / MB:,.0f} MB (cap "
                    f"{killed['cap_bytes'] / MB:,.0f} MB)" if killed else f"exit code {step['returncode']}")
             lines.append(f"- {r['label']} `{name}`: {why} after {step['wall_s']:.0f}s, in phase "
                          f"**{prog.get('current_phase', '?')}**; phases finished before it (wall s / peak RSS): {done or '–'}")
@@ -469,6 +613,8 @@ def _fmt(v: Any, kind: str = "s") -> str:
         return f"{100 * v:.0f}%"
     if kind == "f":
         return f"{v:.4f}"
+    if kind == "d":
+        return f"{v:+.4f}"
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
@@ -484,6 +630,10 @@ def markdown(results: list[dict[str, Any]]) -> str:
                 if key.startswith("phase:"):
                     _, who, phase = key.split(":")
                     v = s.get(f"{who}_phase_peaks", {}).get(phase)
+                elif key.startswith("sparkphase:"):
+                    tree, jvm = (s.get(k, {}).get(key[11:]) for k in ("spark_phase_peaks", "spark_jvm_phase_peaks"))
+                    v = (None if not tree else f"{tree / MB:,.0f}" if jvm is None
+                         else f"{tree / MB:,.0f} (JVM {jvm / MB:,.0f})")
                 elif key.startswith("special:"):
                     _, who, kind2 = key.split(":")
                     merged = s.get("special_pairs_merged" if who == "famlink" else "bare_special_pairs_merged") or {}
@@ -566,11 +716,86 @@ def markdown(results: list[dict[str, Any]]) -> str:
         ("bare Splink pairwise F1", "bare_pairwise_f1", "f"),
         ("bare Splink twins merged", "special:bare:twins", "n"),
     ])
+    if any("spark_status" in r["summary"] for r in results):
+        lines += spark_tables(table)
+        lines += [*spark_lines(results), ""]
     lines += ["**Targets**", "", *targets(results), ""]
     failures = failure_lines(results)
     if failures:
         lines += ["**Steps that failed or were killed**", "", *failures, ""]
     return "\n".join(lines)
+
+
+def spark_tables(table: Any) -> list[str]:
+    """The ``spark`` stage's rows (only when a result has them: older results.json render as before)."""
+    lines = table("Spark backend: `famlink link --backend spark --no-models` (the job's [spark]; none: local[*]), seconds (median of repeats)", [
+        ("famlink link --backend spark", "spark_status", "n"),
+        ("ingest (DuckDB, as above)", "spark_ingest", "s"),
+        ("export: source_records → Parquet", "spark_export", "s"),
+        ("spark_start: Spark session (JVM start)", "spark_spark_start", "s"),
+        ("train on Spark (register inputs + u/λ/EM)", "spark_train", "s"),
+        ("predict on Spark (+ write record_links)", "spark_predict", "s"),
+        ("cluster_components: connected components on Spark", "spark_cluster_components", "s"),
+        ("cluster in DuckDB (cannot-links, persons)", "spark_cluster", "s"),
+        ("**Spark linkage** (export … cluster)", "spark_link", "s"),
+        ("**famlink link process, Spark** (whole, incl. ingest, start-up)", "spark_wall", "s"),
+        ("… of which waiting for the JVM to exit", "spark_jvm_exit", "s"),
+        ("CPU s: whole process, python + JVM", "spark_cpu", "s"),
+        ("**ratio Spark / DuckDB famlink, linkage-only**", "ratio_spark_famlink_linkage", "x"),
+        ("**ratio Spark / DuckDB famlink, whole process**", "ratio_spark_famlink_whole", "x"),
+        ("ratio Spark / bare Splink, linkage-only", "ratio_spark_bare_linkage", "x"),
+        ("ratio Spark / bare Splink, whole process", "ratio_spark_bare_whole", "x"),
+    ])
+    lines += table("Spark backend: peak RSS, MB (famlink's python process + the JVM it starts + Spark's python workers)", [
+        ("**whole process tree** (summed, sampled every 50 ms)", "spark_peak_tree_rss", "mb"),
+        ("famlink's python process alone (its ru_maxrss)", "spark_peak_python_rss", "mb"),
+        ("JVM alone (its ru_maxrss, once the bench has reaped it)", "spark_peak_jvm_rss", "mb"),
+        ("JVM alone (sampled)", "spark_peak_jvm_rss_sampled", "mb"),
+        ("Spark's python workers (children of the JVM, sampled)", "spark_peak_workers_rss", "mb"),
+        ("… during ingest: whole tree (JVM alone)", "sparkphase:ingest", "n"),
+        ("… during export", "sparkphase:export", "n"),
+        ("… during spark_start", "sparkphase:spark_start", "n"),
+        ("… during train", "sparkphase:train", "n"),
+        ("… during predict", "sparkphase:predict", "n"),
+        ("… during cluster_components", "sparkphase:cluster_components", "n"),
+        ("… during cluster (DuckDB; the JVM is idle, not yet exited)", "sparkphase:cluster", "n"),
+        ("DuckDB famlink link, for comparison", "famlink_peak_rss", "mb"),
+    ])
+    lines += table("Spark backend: accuracy against the generator's truth", [
+        ("persons found", "spark_persons", "n"),
+        ("pairs scored (≥ link_floor)", "spark_pairs_scored", "n"),
+        ("pairwise precision", "spark_pairwise_precision", "f"),
+        ("pairwise recall", "spark_pairwise_recall", "f"),
+        ("**pairwise F1**", "spark_pairwise_f1", "f"),
+        ("B-cubed precision", "spark_bcubed_precision", "f"),
+        ("B-cubed recall", "spark_bcubed_recall", "f"),
+        ("pairwise F1 − DuckDB famlink's", "spark_f1_delta", "d"),
+    ])
+    return lines
+
+
+def spark_lines(results: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for r in results:
+        s = r["summary"]
+        if s.get("spark_status") != "finished":
+            if "spark_status" in s:
+                lines.append(f"- {r['label']}: famlink on Spark {s['spark_status']}")
+            continue
+        line = f"- {r['label']}: famlink on Spark {s['spark_wall']:.1f}s whole"
+        if "ratio_spark_famlink_whole" in s:
+            line += (f" vs DuckDB {s['famlink_wall']:.1f}s (×{s['ratio_spark_famlink_whole']:.2f} whole, "
+                     f"×{s['ratio_spark_famlink_linkage']:.2f} linkage-only)")
+        jvm = s.get("spark_peak_jvm_rss") or s.get("spark_peak_jvm_rss_sampled", 0)
+        line += (f"; peak RSS of the process tree {s['spark_peak_tree_rss'] / MB:,.0f} MB (famlink's python "
+                 f"{s['spark_peak_python_rss'] / MB:,.0f}, JVM {jvm / MB:,.0f}, Spark's python workers "
+                 f"{s.get('spark_peak_workers_rss', 0) / MB:,.0f})")
+        if "famlink_peak_rss" in s:
+            line += f" vs DuckDB {s['famlink_peak_rss'] / MB:,.0f} MB"
+        if "spark_pairwise_f1" in s and "pairwise_f1" in s:
+            line += f"; pairwise F1 {s['spark_pairwise_f1']:.4f} vs {s['pairwise_f1']:.4f}"
+        lines.append(line)
+    return lines
 
 
 def main() -> int:
@@ -579,8 +804,11 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000],
                         help="people records in total, generated at 20 per family (default: 100000 1000000)")
     parser.add_argument("--work", type=Path, default=BENCH / "out", help="working folder (default: bench/out, git-ignored)")
-    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
-                        help="steps to run (default: all); 'famlink' is needed by models/bare/evaluate")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(DEFAULT_STAGES),
+                        help="steps to run (default: all but spark); 'famlink' is needed by models/bare/evaluate")
+    parser.add_argument("--spark", action="store_true",
+                        help="also run the spark stage: famlink link --backend spark, timed and "
+                        "scored like famlink, memory of python + JVM")
     parser.add_argument("--no-sample", action="store_true", help="skip the committed sample_data/ baseline")
     parser.add_argument("--no-models", action="store_true", help="skip the models stage")
     parser.add_argument("--reuse-data", action="store_true", help="keep already generated data of the same size")
@@ -598,10 +826,14 @@ def main() -> int:
                         help="copy linkage/, models/, visualise/, sample_data/ to WORK/src first and run "
                         "every step on that copy (PYTHONPATH), so edits made during a long run do not "
                         "mix versions; the git diff at copy time is saved beside it")
+    parser.add_argument("--spark-driver-memory", default=None, metavar="SIZE",
+                        help="[spark] driver_memory for the spark stage's job, e.g. 8g (default: Spark's)")
     parser.add_argument("--seed", type=int, default=SAMPLE_SEED, help="generator seed (default: the sample's)")
     parser.add_argument("--render", type=Path, metavar="RESULTS_JSON",
                         help="only print the tables of an earlier run's results.json")
     args = parser.parse_args()
+    if args.spark and "spark" not in args.stages:
+        args.stages.append("spark")
     if args.render:
         earlier = read_json(args.render)
         for r in earlier["results"]:

@@ -302,28 +302,31 @@ def build_flags(con: duckdb.DuckDBPyConnection) -> None:
         -- father_not_recorded: no primary father, step-parent, male parent / carer /
         -- household member, nor a male partner of the mother
         INSERT INTO m_flag_items
+        WITH male_known AS (  -- children some primary source gives a man in their life
+            SELECT rr.person_id AS child_id
+            FROM relationships_resolved rr JOIN m_people x ON x.person_id = rr.related_person_id
+            WHERE rr.is_primary AND rr.basis IN ('recorded', 'reciprocal')
+              AND (rr.relationship IN ('father', 'step_parent')
+                   OR (rr.relationship IN ('parent', 'carer', 'household_member')
+                       AND x.sex = 'male'))
+            UNION
+            SELECT m.child_id
+            FROM m_mother m
+            JOIN relationships_resolved rr ON rr.person_id = m.mother_id
+            JOIN m_people x ON x.person_id = rr.related_person_id
+            WHERE rr.is_primary AND rr.basis IN ('recorded', 'reciprocal')
+              AND rr.relationship = 'partner' AND x.sex = 'male'
+        )
         SELECT 'father_not_recorded', c.person_id, NULL, 'absence', 'record', c.person_id,
-               rp.agency, rp.source, rp.record_id, NULL, NULL, NULL, NULL, NULL, NULL,
-               rp.agency || ' record ' || rp.record_id || ' (' || c.display_name
+               s.agency, rp.source, rp.record_id, NULL, NULL, NULL, NULL, NULL, NULL,
+               s.agency || ' record ' || rp.record_id || ' (' || c.display_name
                || '): no father, step-parent or male carer recorded, nor a male partner of the mother',
                rp.link_probability, 'recorded'
         FROM m_children c
-        JOIN (SELECT r.*, s.agency FROM m_record_prob r JOIN source_records s USING (source, record_id)
-              WHERE s.is_primary) rp ON rp.person_id = c.person_id
-        WHERE NOT EXISTS (
-                SELECT 1 FROM relationships_resolved rr JOIN m_people x ON x.person_id = rr.related_person_id
-                WHERE rr.person_id = c.person_id AND rr.is_primary
-                  AND rr.basis IN ('recorded', 'reciprocal')
-                  AND (rr.relationship IN ('father', 'step_parent')
-                       OR (rr.relationship IN ('parent', 'carer', 'household_member')
-                           AND x.sex = 'male')))
-          AND NOT EXISTS (
-                SELECT 1 FROM m_mother m
-                JOIN relationships_resolved rr ON rr.person_id = m.mother_id
-                JOIN m_people x ON x.person_id = rr.related_person_id
-                WHERE m.child_id = c.person_id AND rr.is_primary
-                  AND rr.basis IN ('recorded', 'reciprocal')
-                  AND rr.relationship = 'partner' AND x.sex = 'male');
+        ANTI JOIN male_known k ON k.child_id = c.person_id
+        JOIN m_record_prob rp ON rp.person_id = c.person_id
+        JOIN source_records s ON s.source = rp.source AND s.record_id = rp.record_id
+        WHERE s.is_primary;
 
         -- sibling_safeguarding_history: a full or half sibling's CP plan or care episode
         CREATE OR REPLACE TEMP TABLE m_sib_hits AS
