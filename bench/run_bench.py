@@ -749,7 +749,7 @@ def spark_tables(table: Any) -> list[str]:
     lines += table("Spark backend: peak RSS, MB (famlink's python process + the JVM it starts + Spark's python workers)", [
         ("**whole process tree** (summed, sampled every 50 ms)", "spark_peak_tree_rss", "mb"),
         ("famlink's python process alone (its ru_maxrss)", "spark_peak_python_rss", "mb"),
-        ("JVM alone (its ru_maxrss, once the bench has reaped it)", "spark_peak_jvm_rss", "mb"),
+        ("JVM alone (its ru_maxrss, once reaped)", "spark_peak_jvm_rss", "mb"),
         ("JVM alone (sampled)", "spark_peak_jvm_rss_sampled", "mb"),
         ("Spark's python workers (children of the JVM, sampled)", "spark_peak_workers_rss", "mb"),
         ("… during ingest: whole tree (JVM alone)", "sparkphase:ingest", "n"),

@@ -326,6 +326,33 @@ def load_components(con: duckdb.DuckDBPyConnection, folder: Path) -> str:
     return COMPONENTS_TABLE
 
 
+def _jvm_running() -> bool:
+    from pyspark import SparkContext
+
+    return SparkContext._gateway is not None  # noqa: SLF001 - pyspark keeps its JVM there
+
+
+def _stop_jvm() -> None:
+    """End the JVM pyspark started: ``SparkSession.stop`` leaves it running, idle, holding
+    over a gigabyte until the Python process exits — through clustering and the models
+    stage. It exits when its stdin closes; a later session starts a new one."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway  # noqa: SLF001
+    proc = getattr(gateway, "proc", None)
+    if gateway is not None:
+        gateway.shutdown()
+    SparkContext._gateway = None  # noqa: SLF001
+    SparkContext._jvm = None  # noqa: SLF001
+    if proc is not None:
+        if proc.stdin:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=60)
+        except Exception:  # noqa: BLE001 - a JVM that will not exit is killed, not waited on
+            proc.kill()
+
+
 def predict_spark(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -356,6 +383,7 @@ def predict_spark(
     checkpoint_dir = settings.checkpoint_dir or str(work / "checkpoints")
     spark: SparkSession | None = None
     spark_checkpoints: str | None = None
+    own_jvm = not _jvm_running()  # a session famlink starts, famlink also ends
     try:
         from splink.backends.spark import SparkAPI
 
@@ -403,6 +431,8 @@ def predict_spark(
         if spark is not None:
             spark.catalog.clearCache()
             spark.stop()
+            if own_jvm:
+                _stop_jvm()
         if spark_checkpoints and spark_checkpoints.startswith(("file:", "/")):
             shutil.rmtree(spark_checkpoints.removeprefix("file:"), ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
