@@ -56,6 +56,8 @@ def main() -> int:
     con = duckdb.connect(args.db)
     for name, value in (kv.split("=", 1) for kv in args.duckdb_set):
         con.execute(f"SET {name} = ?", [value])
+    # as `famlink link` runs this stage (linkage/pipeline.py): with the job's models share
+    con.execute("SET memory_limit = ?", [job.linkage.models_memory_limit])
     meter.mark("models:setup")
     report = build_models(
         con,

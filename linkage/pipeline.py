@@ -179,6 +179,7 @@ def _stages(
 
         t0 = time.perf_counter()
         progress("[3/3] Building family graphs, flags and chronologies …")
+        con.execute("SET memory_limit = ?", [job.linkage.models_memory_limit])
         models_report = build_models(
             con,
             reference_date=job.reference_date,
