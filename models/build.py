@@ -148,8 +148,7 @@ def build_models(
 ) -> ModelsReport:
     """Build family graphs' tables, flags and chronologies from linkage's tables.
 
-    Reads `source_records`, `person_records`, `persons`, `relationships`, `events` (and
-    `record_links` if present); writes `relationships_resolved`, `relationship_evidence`,
+    Reads `source_records`, `person_records`, `persons`, `relationships` and `events`; writes `relationships_resolved`, `relationship_evidence`,
     `residences`, `households`, `families`, `flags`, `flag_evidence`, `chronology` and, last,
     `models_run`, replacing earlier versions. Deterministic: the same tables in give the
     same rows out.

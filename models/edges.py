@@ -35,45 +35,15 @@ PARENT_RELATIONSHIPS = ("mother", "father", "parent")
 def build_record_probability(con: duckdb.DuckDBPyConnection) -> None:
     """`m_record_prob(source, record_id, person_id, link_probability)`.
 
-    How strongly a record belongs to its person: the strongest pairwise link from it to
-    another record of the same person (1.0 for a person with one record). Without a
-    `record_links` table, the person's `min_link_probability` stands in.
+    How strongly a record belongs to its person: linkage's `person_records.link_probability`
+    (the strongest pairwise link from it to another record of the same person; 1.0 for a
+    person of one record, or a record joined by a reviewer's decision alone).
     """
-    has_links = bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'record_links'"
-        ).fetchone()[0]  # type: ignore[index]
-    )
-    if has_links:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE m_best_link AS
-            SELECT pl.source, pl.record_id, max(l.match_probability) AS p
-            FROM (SELECT source_l AS s1, record_id_l AS r1, source_r AS s2, record_id_r AS r2,
-                         match_probability FROM record_links
-                  UNION ALL
-                  SELECT source_r, record_id_r, source_l, record_id_l, match_probability
-                  FROM record_links) l
-            JOIN person_records pl ON pl.source = l.s1 AND pl.record_id = l.r1
-            JOIN person_records pr ON pr.source = l.s2 AND pr.record_id = l.r2
-            WHERE pl.person_id = pr.person_id
-            GROUP BY ALL
-            """
-        )
-    else:
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE m_best_link
-               (source VARCHAR, record_id VARCHAR, p DOUBLE)"""
-        )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE m_record_prob AS
-        SELECT pr.source, pr.record_id, pr.person_id,
-               CASE WHEN p.n_records = 1 THEN 1.0
-                    ELSE coalesce(l.p, p.min_link_probability, 1.0) END AS link_probability
-        FROM person_records pr
-        JOIN persons p USING (person_id)
-        LEFT JOIN m_best_link l USING (source, record_id)
+        SELECT source, record_id, person_id, coalesce(link_probability, 1.0) AS link_probability
+        FROM person_records
         """
     )
 

@@ -147,7 +147,8 @@ class LinkageDB:
                 first_name_canonical VARCHAR, surname_first_token VARCHAR, dob DATE,
                 sex VARCHAR, nhs_number VARCHAR, postcode VARCHAR, address_clean VARCHAR,
                 uprn VARCHAR, address_from DATE, address_to DATE);
-            CREATE TABLE person_records (source VARCHAR, record_id VARCHAR, person_id VARCHAR);
+            CREATE TABLE person_records (source VARCHAR, record_id VARCHAR, person_id VARCHAR,
+                                         link_probability DOUBLE);
             CREATE TABLE relationships (
                 source VARCHAR, agency VARCHAR, is_primary BOOLEAN, relationship_key VARCHAR,
                 origin VARCHAR, file VARCHAR, line_number BIGINT, record_id VARCHAR,
@@ -193,7 +194,7 @@ class LinkageDB:
                 ],
             )
             con.execute(
-                "INSERT INTO person_records VALUES (?, ?, ?)",
+                "INSERT INTO person_records VALUES (?, ?, ?, 1.0)",
                 [r["source"], r["record_id"], r["person_id"]],
             )
         for i, (source, rid, rel_rid, rel, start, end, origin) in enumerate(self.rels, start=2):
@@ -258,6 +259,24 @@ class LinkageDB:
             """
         )
         if self.links:
+            # as linkage writes it: a record's strongest link to another of its person's
+            con.execute(
+                """UPDATE person_records SET link_probability = b.p FROM (
+                     SELECT source, record_id, max(p) AS p FROM (
+                         SELECT a.source, a.record_id, rl.match_probability AS p
+                         FROM record_links rl
+                         JOIN person_records a ON a.source = rl.source_l AND a.record_id = rl.record_id_l
+                         JOIN person_records b ON b.source = rl.source_r AND b.record_id = rl.record_id_r
+                         WHERE a.person_id = b.person_id
+                         UNION ALL
+                         SELECT b.source, b.record_id, rl.match_probability
+                         FROM record_links rl
+                         JOIN person_records a ON a.source = rl.source_l AND a.record_id = rl.record_id_l
+                         JOIN person_records b ON b.source = rl.source_r AND b.record_id = rl.record_id_r
+                         WHERE a.person_id = b.person_id)
+                     GROUP BY ALL) b
+                   WHERE person_records.source = b.source AND person_records.record_id = b.record_id"""
+            )
             con.execute(
                 """UPDATE persons SET min_link_probability = l.p FROM (
                      SELECT pr.person_id, min(match_probability) AS p FROM record_links rl
