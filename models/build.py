@@ -141,7 +141,7 @@ RELEASE_AFTER = {
     "relationships_resolved": ("m_co_items",),
     "families": ("m_und", "m_label", "m_label_next"),
     "flags": ("m_primary_known", "m_around", "m_flag_adults", "m_flag_items", "m_injuries",
-              "m_sib_hits", "m_mother", "m_parent", "m_role_text"),
+              "m_sib_hits", "m_parent", "m_role_text"),
 }
 
 

@@ -143,13 +143,19 @@ def build_chronology(con: duckdb.DuckDBPyConnection) -> None:
                || ' address from this date (co-residence inferred from addresses)',
                r.link_probability
         FROM (SELECT a.child_id, a.adult_id, min(a.role) AS role, e.address_key
-              FROM m_around_edges a
+              FROM (SELECT child_id, adult_id, role, person_id
+                    FROM m_around_edges WHERE role = 'co_resident'
+                    UNION ALL
+                    -- the mother's addresses too, also where the adult shares the child's:
+                    -- the flag rules then need only the child's, a chronology shows both
+                    SELECT m.child_id, rr.related_person_id, 'co_resident_with_mother',
+                           m.mother_id
+                    FROM m_mother m JOIN relationships_resolved rr
+                         ON rr.person_id = m.mother_id AND rr.relationship = 'co_resident') a
               -- inferred co-residence evidence is stored once per pair, smaller id first
               JOIN relationship_evidence e ON e.basis = 'inferred'
-                   AND e.person_id = least(a.person_id, a.related_person_id)
-                   AND e.related_person_id = greatest(a.person_id, a.related_person_id)
-              WHERE a.role IN ('co_resident', 'co_resident_with_mother')
-                AND a.related_person_id = a.adult_id
+                   AND e.person_id = least(a.person_id, a.adult_id)
+                   AND e.related_person_id = greatest(a.person_id, a.adult_id)
               GROUP BY a.child_id, a.adult_id, e.address_key) a
         JOIN m_members mm ON mm.child_id = a.child_id AND mm.person_id = a.adult_id
              AND mm.relation NOT IN ('self', 'mother', 'father', 'parent', 'step_parent',

@@ -131,10 +131,14 @@ def build_adults_around(con: duckdb.DuckDBPyConnection) -> None:
                             AND coalesce(rr.end_date, c.dob) >= c.dob - INTERVAL 10 MONTH))
             LEFT JOIN m_mother m ON m.child_id = p.child_id AND m.mother_id = p.parent_id
         ),
-        cm AS (
+        cm AS (  -- at the mother's address; an adult at the child's own address already has
+                 -- the stronger role, and the same residence records would be his evidence twice
             SELECT m.child_id, m.mother_id, rr.related_person_id AS adult_id
             FROM m_mother m JOIN m_children c ON c.person_id = m.child_id
             JOIN rr ON rr.person_id = m.mother_id AND rr.relationship = 'co_resident'
+            WHERE NOT EXISTS (SELECT 1 FROM rr x
+                              WHERE x.person_id = m.child_id AND x.relationship = 'co_resident'
+                                AND x.related_person_id = rr.related_person_id)
         ),
         e AS (
             SELECT rr.person_id AS child_id, rr.related_person_id AS adult_id,

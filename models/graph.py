@@ -221,7 +221,7 @@ def adults_around(graph: nx.MultiDiGraph, child: str) -> dict[str, list[str]]:
     (recorded by any agency), `partner_of_mother` / `partner_of_parent` (a recorded partner
     of a recorded parent, while the partnership overlaps the window or if it spanned the
     child's birth), `co_resident` (inferred: at the child's address in the window)
-    and `co_resident_with_mother`. The child's siblings are left out. Ages are not
+    and `co_resident_with_mother` (at the mother's address, if not at the child's). The child's siblings are left out. Ages are not
     filtered here; the flag rules do that.
 
     >>> g = family_graph([{"person_id": p} for p in "CMX"],
@@ -262,7 +262,8 @@ def adults_around(graph: nx.MultiDiGraph, child: str) -> dict[str, list[str]]:
                 add(other, role)
     for mother in mothers:
         for other, rels in relations(graph, mother, bases={"inferred"}).items():
-            if "co_resident" in rels:
+            # at the child's own address already: the weaker role would repeat its evidence
+            if "co_resident" in rels and "co_resident" not in roles.get(other, ()):
                 add(other, "co_resident_with_mother")
     not_adults = set(siblings_of(graph, child)) | {
         other for other, rels in relations(graph, child).items() if rels & {"child", "step_child"}

@@ -90,6 +90,32 @@ def test_chronology_records_family_composition_changes() -> None:
     assert ("address_move", "Pkid", date(2026, 3, 1)) in composition
 
 
+def test_a_man_who_moved_in_with_the_mother_before_the_child_shows_both_moves() -> None:
+    db = LinkageDB()
+    # Amy at UPRN 200 until the end of 2025, then at UPRN 100 with baby Ben
+    db.person("Pmum", "housing", "HM1", "Amy Hall", dob="1995-02-01", sex="female",
+              uprn="200", address_from="2023-01-01", address_to="2025-12-31")
+    db.person("Pmum", "csc", "C1", "Amy Hall", dob="1995-02-01", sex="female",
+              uprn="100", address_from="2026-01-01")
+    db.person("Pkid", "csc", "C2", "Ben Hall", dob="2026-03-01", sex="male",
+              uprn="100", address_from="2026-03-01")
+    db.relationship("csc", "C2", "C1", "mother")
+    # Joe joins her at 200, then moves with the family to 100
+    db.person("Pman", "police", "PL1", "Joe Bloggs", dob="1990-01-01", sex="male",
+              uprn="200", address_from="2025-10-01", address_to="2025-12-31")
+    db.person("Pman", "gp", "G1", "Joe Bloggs", dob="1990-01-01", sex="male",
+              uprn="100", address_from="2026-03-01")
+    con = db.connect()
+    build_models(con, reference_date=REFERENCE_DATE)
+    moves = {(r[1], r[8]) for r in chronology(con, "Pkid") if r[6] == "new_co_resident"}
+    assert moves == {(date(2025, 10, 1), "PL1"), (date(2026, 3, 1), "G1")}
+    # the flag's evidence rests on the child's own address (no record listed twice)
+    items = con.execute(
+        "SELECT source, record_id FROM flag_evidence WHERE flag_key = 'unrecorded_male_carer:Pkid:Pman'"
+    ).fetchall()
+    assert ("gp", "G1") in items and len(items) == len(set(items))
+
+
 def test_chronology_entries_carry_provenance_and_link_probability() -> None:
     rows = chronology(family_with_history(), "Pkid")
     own = [r for r in rows if r[2] == "Pkid" and r[6] == "missed_appointment"][0]

@@ -100,13 +100,40 @@ def test_a_man_living_at_the_address_inside_the_window_raises_it_by_co_residence
     )
     con = run(db)
     assert "unrecorded_male_carer:Pkid:Pman" in flag_keys(con)
-    kinds = {
-        r[0]
-        for r in con.execute(
-            "SELECT kind FROM flag_evidence WHERE flag_key = 'unrecorded_male_carer:Pkid:Pman'"
-        ).fetchall()
-    }
-    assert kinds == {"residence", "relationship"}
+    items = con.execute(
+        "SELECT kind, source, record_id FROM flag_evidence WHERE flag_key = 'unrecorded_male_carer:Pkid:Pman'"
+    ).fetchall()
+    # the residence records of the man and of Ben at UPRN 100, each once: living at the
+    # child's address, he is not also listed (with the same records) at the mother's
+    assert {kind for kind, _, _ in items} == {"residence"}
+    assert ("housing", "HO1") in {(s, r) for _, s, r in items}
+    assert len(items) == len(set(items))
+    explanation = con.execute(
+        "SELECT explanation FROM flags WHERE flag_key = 'unrecorded_male_carer:Pkid:Pman'"
+    ).fetchone()[0]
+    assert "living at the child's address" in explanation
+    assert "mother's address" not in explanation
+
+
+def test_a_man_at_the_mothers_address_raises_it_when_the_child_has_no_address_on_record() -> None:
+    db = LinkageDB()
+    db.person("Pmum", "csc", "C1", "Amy Hall", dob="1995-02-01", sex="female", uprn="100")
+    db.person("Pkid", "csc", "C2", "Ben Hall", dob="2026-05-01", sex="male")
+    db.relationship("csc", "C2", "C1", "mother")
+    db.person("Pman", "housing", "HO1", "Joe Bloggs", dob="1990-01-01", sex="male", uprn="100",
+              address_from="2025-06-01")
+    con = run(db)
+    key = "unrecorded_male_carer:Pkid:Pman"
+    assert key in flag_keys(con)
+    items = con.execute(
+        "SELECT kind, source, record_id, related_record_id FROM flag_evidence WHERE flag_key = ?", [key]
+    ).fetchall()
+    # why he counts: he lives at Amy's address, and CSC records Amy as Ben's mother
+    assert ("relationship", "csc", "C2", "C1") in items
+    assert ("residence", "housing", "HO1", None) in items
+    assert "mother's address" in con.execute(
+        "SELECT explanation FROM flags WHERE flag_key = ?", [key]
+    ).fetchone()[0]
 
 
 def test_a_man_at_the_address_only_before_the_window_does_not_raise_it() -> None:
