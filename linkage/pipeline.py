@@ -178,14 +178,21 @@ def _stages(
         from models import build_models
 
         t0 = time.perf_counter()
-        progress("[3/3] Building family graphs, flags and chronologies …")
-        con.execute("SET memory_limit = ?", [job.linkage.models_memory_limit])
-        models_report = build_models(
-            con,
-            reference_date=job.reference_date,
-            co_residence_window_months=job.family.co_residence_window_months,
-            non_mobile_age_months=job.family.non_mobile_age_months,
-        )
+        progress(f"[3/3] Building family graphs, flags and chronologies{on} …")
+        options: dict[str, Any] = {
+            "reference_date": job.reference_date,
+            "co_residence_window_months": job.family.co_residence_window_months,
+            "non_mobile_age_months": job.family.non_mobile_age_months,
+        }
+        if job.linkage.backend == "spark":
+            from models.spark_engine import MODELS_WORK_DIR_NAME, build_models_on_spark
+
+            models_report = build_models_on_spark(
+                con, settings=job.spark, work_dir=out / MODELS_WORK_DIR_NAME, **options
+            )
+        else:
+            con.execute("SET memory_limit = ?", [job.linkage.models_memory_limit])
+            models_report = build_models(con, **options)
         timings["models"] = time.perf_counter() - t0
         progress(f"      done in {timings['models']:.1f}s")
     _drop_scratch_tables(con)
@@ -217,11 +224,11 @@ def _config(job: Job, model_path: Path | None) -> dict[str, Any]:
         },
     }
     if job.linkage.backend == "spark":
-        from linkage.spark_backend import shuffle_partitions
+        from linkage.spark_backend import driver_memory, shuffle_partitions
 
         config["spark"] = {
             "master": job.spark.master,
-            "driver_memory": job.spark.driver_memory,
+            "driver_memory": driver_memory(job.spark),
             "executor_memory": job.spark.executor_memory,
             "shuffle_partitions": shuffle_partitions(job.spark),
             "checkpoint_dir": str(job.spark.checkpoint_dir) if job.spark.checkpoint_dir else None,

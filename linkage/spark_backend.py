@@ -123,6 +123,27 @@ def shuffle_partitions(settings: SparkSettings) -> int:
     return 200 if threads is None else threads
 
 
+def physical_memory_bytes() -> int | None:
+    """This machine's RAM, where the OS says (Linux, macOS); None elsewhere."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def driver_memory(settings: SparkSettings) -> str | None:
+    """``[spark] driver_memory``; for a local master without one, half of this machine's
+    RAM (at least 1g), since in local mode the driver's heap is all the memory Spark has
+    and Spark's own default (1g) runs out beyond ~100k records. None: Spark's default
+    (a cluster's driver only plans and collects small results)."""
+    if settings.driver_memory:
+        return settings.driver_memory
+    ram = physical_memory_bytes()
+    if local_threads(settings.master) is None or ram is None:
+        return None
+    return f"{max(1, ram // 2**31)}g"
+
+
 def spark_conf(settings: SparkSettings, *, work_dir: Path) -> dict[str, str]:
     """Every Spark setting famlink starts the session with (``[spark.conf]`` wins, except
     that its ``spark.jars`` and ``spark.driver.extraJavaOptions`` are added to famlink's)."""
@@ -141,8 +162,9 @@ def spark_conf(settings: SparkSettings, *, work_dir: Path) -> dict[str, str]:
     if local_threads(settings.master) is not None:
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
-    if settings.driver_memory:
-        conf["spark.driver.memory"] = settings.driver_memory
+    memory = driver_memory(settings)
+    if memory:
+        conf["spark.driver.memory"] = memory
     if settings.executor_memory:
         conf["spark.executor.memory"] = settings.executor_memory
     extra = dict(settings.conf)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import duckdb
 
@@ -157,18 +158,37 @@ def build_models(
     Reads `source_records`, `person_records`, `persons`, `relationships` and `events`; writes `relationships_resolved`, `relationship_evidence`,
     `residences`, `households`, `families`, `flags`, `flag_evidence`, `chronology` and, last,
     `models_run`, replacing earlier versions. Deterministic: the same tables in give the
-    same rows out.
+    same rows out. (On the Spark backend, `models.spark_engine.build_models_on_spark` runs
+    the same steps on Spark.)
     """
     check_linkage_tables(con)
+    options: dict[str, Any] = {
+        "reference_date": reference_date,
+        "co_residence_window_months": co_residence_window_months,
+        "non_mobile_age_months": non_mobile_age_months,
+    }
+    # `models_run` is written last and marks a complete build: every reader of the models
+    # tables requires it, so a build that fails part-way leaves no half-new tables in use.
+    # (One transaction would say the same, but DuckDB holds a transaction's new tables in
+    # memory until it commits: on 1M records that doubled the stage's peak memory.)
+    con.execute("DROP TABLE IF EXISTS models_run")
+    report = build_tables(con, **options)
+    write_models_run(con, report, **options)
+    return report
+
+
+def build_tables(
+    con: Any,
+    *,
+    reference_date: date,
+    co_residence_window_months: int,
+    non_mobile_age_months: int,
+) -> ModelsReport:
+    """Run every step (`STEPS`) on `con` — a DuckDB connection, or the Spark stand-in
+    `models.spark_engine.SparkSQLConnection` — and count what they wrote."""
     window_start = months_before(reference_date, co_residence_window_months)
     started = time.perf_counter()
     timings: dict[str, float] = {}
-
-    def step(name: str, func, *args, **kwargs) -> None:
-        t0 = time.perf_counter()
-        func(*args, **kwargs)
-        timings[name] = round(time.perf_counter() - t0, 3)
-
     settings = {
         "m_ref": reference_date,
         "m_wstart": window_start,
@@ -179,54 +199,74 @@ def build_models(
     # string formatting of values.
     for name, value in settings.items():
         con.execute(f"SET VARIABLE {name} = ?", [value])
-    # `models_run` is written last and marks a complete build: every reader of the models
-    # tables requires it, so a build that fails part-way leaves no half-new tables in use.
-    # (One transaction would say the same, but DuckDB holds a transaction's new tables in
-    # memory until it commits: on 1M records that doubled the stage's peak memory.)
-    con.execute("DROP TABLE IF EXISTS models_run")
     try:
         for name, func in STEPS:
-            step(name, func, con)
+            t0 = time.perf_counter()
+            func(con)
+            timings[name] = round(time.perf_counter() - t0, 3)
             # Working tables go as soon as no later step reads them (they live in memory).
             for table in RELEASE_AFTER.get(name, ()):
                 con.execute(f'DROP TABLE IF EXISTS temp."{table}"')
         counts = _counts(con)
-        report = ModelsReport(
+        return ModelsReport(
             reference_date=reference_date,
             window_start=window_start,
             seconds=round(time.perf_counter() - started, 3),
             timings=timings,
             **counts,
         )
-        con.execute(
-            """
-            CREATE OR REPLACE TABLE models_run AS
-            SELECT $built_at::TIMESTAMP AS built_at, getvariable('m_ref') AS reference_date,
-                   getvariable('m_wstart') AS window_start, $window::INTEGER AS co_residence_window_months,
-                   $months::INTEGER AS non_mobile_age_months, $report::JSON AS report
-            """,
-            {
-                "built_at": datetime.now(UTC).replace(tzinfo=None),
-                "window": co_residence_window_months,
-                "months": non_mobile_age_months,
-                "report": json.dumps(report.as_dict()),
-            },
-        )
     finally:
         _drop_working_tables(con)
-    return report
 
 
-def _drop_working_tables(con: duckdb.DuckDBPyConnection) -> None:
+def with_seconds(report: ModelsReport, seconds: float) -> ModelsReport:
+    """The report with the stage's whole time (e.g. including Spark's start and the copy)."""
+    return replace(report, seconds=round(seconds, 3))
+
+
+def write_models_run(
+    con: duckdb.DuckDBPyConnection,
+    report: ModelsReport,
+    *,
+    reference_date: date,
+    co_residence_window_months: int,
+    non_mobile_age_months: int,
+) -> None:
+    """Write `models_run`, the mark of a complete build (the last table written)."""
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE models_run AS
+        SELECT $built_at::TIMESTAMP AS built_at, $ref::DATE AS reference_date,
+               $wstart::DATE AS window_start, $window::INTEGER AS co_residence_window_months,
+               $months::INTEGER AS non_mobile_age_months, $report::JSON AS report
+        """,
+        {
+            "built_at": datetime.now(UTC).replace(tzinfo=None),
+            "ref": reference_date,
+            "wstart": months_before(reference_date, co_residence_window_months),
+            "window": co_residence_window_months,
+            "months": non_mobile_age_months,
+            "report": json.dumps(report.as_dict()),
+        },
+    )
+
+
+def _drop_working_tables(con: Any) -> None:
     """Free the temporary `m_*` tables (they can hold gigabytes on a large run)."""
-    names = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, 'm_')"
-    ).fetchall()
-    for (name,) in names:
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, 'm_')"
+            ).fetchall()
+        ]
+    else:
+        names = sorted(n for n in con.table_names() if n.startswith("m_"))
+    for name in names:
         con.execute(f'DROP TABLE IF EXISTS temp."{name}"')
 
 
-def _counts(con: duckdb.DuckDBPyConnection) -> dict:
+def _counts(con: Any) -> dict:
     def one(sql: str) -> int:
         return int(con.execute(sql).fetchone()[0])  # type: ignore[index]
 

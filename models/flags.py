@@ -166,7 +166,7 @@ def build_adults_around(con: duckdb.DuckDBPyConnection) -> None:
                 AND s.relationship IN ('sibling', 'half_sibling', 'child', 'step_child'));
 
         CREATE OR REPLACE TEMP TABLE m_around AS
-        SELECT a.child_id, a.adult_id, list(DISTINCT a.role ORDER BY a.role) AS roles,
+        SELECT a.child_id, a.adult_id, list_sort(list_distinct(list(a.role))) AS roles,
                p.sex, p.age, p.display_name,
                bool_and(a.role IN (SELECT unnest(getvariable('m_residence_only_roles')))) AS residence_only
         FROM m_around_edges a JOIN m_people p ON p.person_id = a.adult_id
@@ -435,7 +435,7 @@ def build_flags(con: duckdb.DuckDBPyConnection) -> None:
         ),
         agencies AS (
             SELECT flag_type, child_id, adult_id,
-                   string_agg(DISTINCT agency, ', ' ORDER BY agency) AS agency_list
+                   array_to_string(list_sort(list_distinct(list(agency))), ', ') AS agency_list
             FROM m_flag_items
             WHERE flag_type IN ('unrecorded_male_carer', 'unrecorded_non_birthing_partner')
               AND part = 'role'
@@ -443,7 +443,7 @@ def build_flags(con: duckdb.DuckDBPyConnection) -> None:
         ),
         roles AS (
             SELECT a.child_id, a.adult_id,
-                   string_agg(rt.text, ', ' ORDER BY rt.role) AS role_text
+                   array_to_string(list_sort(list_distinct(list(rt.text))), ', ') AS role_text
             FROM (SELECT DISTINCT a.child_id, a.adult_id, a.role
                   FROM m_around_edges a
                   SEMI JOIN (SELECT child_id, adult_id FROM parts WHERE adult_id IS NOT NULL) p
@@ -451,17 +451,15 @@ def build_flags(con: duckdb.DuckDBPyConnection) -> None:
             JOIN m_role_text rt USING (role) GROUP BY ALL
         ),
         sib AS (
-            SELECT child_id, string_agg(DISTINCT event_type, ' and ' ORDER BY event_type) AS what,
+            SELECT child_id, array_to_string(list_sort(list_distinct(list(event_type))), ' and ') AS what,
                    count(DISTINCT person_id) AS n
             FROM m_flag_items WHERE flag_type = 'sibling_safeguarding_history' AND part = 'trigger'
             GROUP BY ALL
         ),
         risk AS (
-            SELECT child_id, adult_id, string_agg(DISTINCT
+            SELECT child_id, adult_id, array_to_string(list_sort(list_distinct(list(
                        CASE WHEN event_type = 'domestic_abuse' THEN 'domestic abuse (suspect)'
-                            ELSE replace(event_type, '_', ' ') END, ', ' ORDER BY
-                       CASE WHEN event_type = 'domestic_abuse' THEN 'domestic abuse (suspect)'
-                            ELSE replace(event_type, '_', ' ') END) AS what
+                            ELSE replace(event_type, '_', ' ') END))), ', ') AS what
             FROM m_flag_items WHERE flag_type = 'adult_risk_history' AND part = 'trigger'
             GROUP BY ALL
         )

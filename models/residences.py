@@ -77,8 +77,10 @@ def build_residences(con: duckdb.DuckDBPyConnection) -> None:
                w.person_id,
                min(greatest(w.eff_from, getvariable('m_wstart'))) AS date_from,
                max(least(w.eff_to, getvariable('m_ref'))) AS date_to,
-               list(DISTINCT w.source ORDER BY w.source) AS sources,
-               any_value(w.address ORDER BY w.is_primary DESC, w.source, w.record_id) AS address,
+               list_sort(list_distinct(list(w.source))) AS sources,
+               -- the address as a primary source writes it, else the first source's
+               arg_min(w.address, (NOT w.is_primary, w.source, w.record_id))
+                   FILTER (WHERE w.address IS NOT NULL) AS address,
                c.address_key IS NOT NULL AS is_communal
         FROM m_res_window w LEFT JOIN m_communal c USING (address_key)
         GROUP BY w.address_key, w.person_id, c.address_key
