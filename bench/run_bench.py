@@ -9,6 +9,8 @@ its own child process so that ``os.wait4`` gives that step's own peak RSS (``ru_
               famlink's own CLI entry point plus per-stage timing/RSS marks)
 ``models``    ``models.build_models`` on a copy of that database (``bench/models_step.py``)
 ``bare``      bare Splink, same input/settings/training/thresholds (``bench/bare_splink.py run``)
+``views``     ``famlink view WORK/N/models --flagged`` (index + one view per flagged child; timed,
+              counted, then deleted); with ``famlink`` and ``models``, the end-to-end figure
 ``evaluate``  ``famlink evaluate DIR --truth DATA/_truth --format json`` (+ bare Splink's clusters
               scored with the same code: ``bench/bare_splink.py score``)
 ``spark``     optional (``--spark``, or name it in ``--stages``): ``famlink link JOB --out WORK/N/spark
@@ -52,7 +54,7 @@ SOURCE_ROOT = [ROOT]  # where linkage/, models/ and sample_data/ are read from (
 BENCH = ROOT / "bench"
 PYTHON = sys.executable
 FAMLINK = str(Path(sys.executable).with_name("famlink"))
-STAGES = ("generate", "famlink", "models", "bare", "evaluate", "spark")
+STAGES = ("generate", "famlink", "models", "views", "bare", "evaluate", "spark")
 # Spark is opt-in: a JVM beside DuckDB on a 2-core machine, and minutes of start-up per size.
 DEFAULT_STAGES = tuple(s for s in STAGES if s != "spark")
 # famlink's linkage timings on Spark (linkage/spark_backend.py, then link.py's DuckDB "cluster")
@@ -292,6 +294,19 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
         why = "models.build_models not importable" if not with_models else "famlink link did not finish"
         res["steps"]["models"] = {"skipped": why}
 
+    # The reviewers' views of every flagged child (what a partnership opens): with linkage
+    # and the models stage, the end-to-end run.
+    if "views" in args.stages and "wall_s" in res["steps"].get("models", {}):
+        views_dir = work / "views"
+        if views_dir.exists():
+            shutil.rmtree(views_dir)
+        step = attempt("views", [FAMLINK, "view", str(work / "models"), "--flagged", "--out", str(views_dir)])
+        if step:
+            files = list(views_dir.glob("*.html"))
+            step["detail"] = {"files": len(files), "bytes": sum(f.stat().st_size for f in files)}
+            res["steps"]["views"] = step
+        shutil.rmtree(views_dir, ignore_errors=True)  # tens of GB at 1M: measured, not kept
+
     if "evaluate" in args.stages and truth.exists() and famlink_ok:
         # The models copy holds linkage's tables too, so evaluating it also scores the flags.
         eval_dir = work / "models" if "models" in res["steps"] and "wall_s" in res["steps"]["models"] else fam_out
@@ -431,6 +446,16 @@ def summarise(res: dict[str, Any]) -> dict[str, Any]:
         if fam:
             linkage = s["famlink_ingest"] + s["famlink_link"]
             s["models_share_of_linkage"] = s["models_seconds"] / linkage
+    views = res["steps"].get("views", {})
+    if "wall_s" in views:
+        s["views_wall"], s["views_peak_rss"] = views["wall_s"], views["peak_rss_bytes"]
+        s["views_files"], s["views_bytes"] = views["detail"]["files"], views["detail"]["bytes"]
+        s["views_mb"] = f"{views['detail']['bytes'] / MB:,.0f}"
+        if fam and "models_wall" in s:
+            # the headline: linkage, the models stage and the flagged children's views
+            s["end_to_end_wall"] = s["famlink_wall"] + s["models_wall"] + s["views_wall"]
+            if bare:
+                s["ratio_end_to_end"] = s["end_to_end_wall"] / s["bare_wall"]
     ev = res["steps"].get("evaluate", {})
     if "wall_s" in ev:
         lk = ev["detail"]["linkage"]
@@ -684,6 +709,11 @@ def markdown(results: list[dict[str, Any]]) -> str:
         ("models: `build_models`", "models_seconds", "s"),
         ("models as share of famlink ingest+linkage", "models_share_of_linkage", "pct"),
         ("models: slowest step", "models_slowest_phase", "n"),
+        ("views: `famlink view --flagged` (index + one view per flagged child)", "views_wall", "s"),
+        ("views written (files)", "views_files", "n"),
+        ("views written (MB)", "views_mb", "n"),
+        ("**end to end: link + models + views**", "end_to_end_wall", "s"),
+        ("**ratio end to end / bare Splink process**", "ratio_end_to_end", "x"),
         ("evaluate: `famlink evaluate`", "evaluate_wall", "s"),
     ])
     lines += table("Peak RSS, MB (ru_maxrss of each step's process; phases sampled every 50 ms)", [
@@ -700,6 +730,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
         ("… during train", "phase:bare:train", "mb"),
         ("… during predict", "phase:bare:predict", "mb"),
         ("… during cluster", "phase:bare:cluster", "mb"),
+        ("views", "views_peak_rss", "mb"),
         ("evaluate", "evaluate_peak_rss", "mb"),
     ])
     lines += table("Accuracy against the generator's truth", [

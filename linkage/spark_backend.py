@@ -24,6 +24,8 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -348,6 +350,21 @@ def load_components(con: duckdb.DuckDBPyConnection, folder: Path) -> str:
     return COMPONENTS_TABLE
 
 
+@contextmanager
+def spark_session(settings: SparkSettings, *, work_dir: Path, checkpoint_dir: str) -> Iterator[SparkSession]:
+    """The job's Spark session (:func:`build_session`), ended afterwards — with the JVM,
+    if famlink started it: pyspark leaves an idle JVM holding gigabytes otherwise."""
+    own_jvm = not _jvm_running()
+    spark = build_session(settings, work_dir=work_dir, checkpoint_dir=checkpoint_dir)
+    try:
+        yield spark
+    finally:
+        spark.catalog.clearCache()
+        spark.stop()
+        if own_jvm:
+            _stop_jvm()
+
+
 def _jvm_running() -> bool:
     from pyspark import SparkContext
 
@@ -403,58 +420,51 @@ def predict_spark(
 
     t0 = time.perf_counter()
     checkpoint_dir = settings.checkpoint_dir or str(work / "checkpoints")
-    spark: SparkSession | None = None
     spark_checkpoints: str | None = None
-    own_jvm = not _jvm_running()  # a session famlink starts, famlink also ends
     try:
         from splink.backends.spark import SparkAPI
 
-        spark = build_session(settings, work_dir=work, checkpoint_dir=checkpoint_dir)
-        # setCheckpointDir made a fresh subfolder of checkpoint_dir: only that is ours
-        spark_checkpoints = spark.sparkContext.getCheckpointDir()
-        timings["spark_start"] = time.perf_counter() - t0
+        with spark_session(settings, work_dir=work, checkpoint_dir=checkpoint_dir) as spark:
+            # setCheckpointDir made a fresh subfolder of checkpoint_dir: only that is ours
+            spark_checkpoints = spark.sparkContext.getCheckpointDir()
+            timings["spark_start"] = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        db_api = SparkAPI(spark_session=spark, num_partitions_on_repartition=shuffle_partitions(settings))
-        frames = [
-            db_api.register(spark.read.parquet(str(path)), dataset_display_name=source,
-                            table_name=f"famlink_in_{source}")
-            for source, path in inputs
-        ]
-        tables = frames if len(frames) > 1 else frames[0]
-        link_type: splink_model.LinkType = "link_and_dedupe" if len(frames) > 1 else "dedupe_only"
-        if loaded is None:
-            linker = Linker(tables, splink_model.settings(link_type=link_type), SPLINK_LOG_LEVEL)
-            trained = splink_model.train(linker, splink_model.TrainingPlan(seed=seed))
-        else:
-            trained = {**loaded, "link_type": link_type}
-        linker = Linker(tables, trained, SPLINK_LOG_LEVEL)
-        timings["train"] = time.perf_counter() - t0
-        model_path = out_dir / "model.json"
-        splink_model.save_model(linker, model_path)
+            t0 = time.perf_counter()
+            db_api = SparkAPI(spark_session=spark, num_partitions_on_repartition=shuffle_partitions(settings))
+            frames = [
+                db_api.register(spark.read.parquet(str(path)), dataset_display_name=source,
+                                table_name=f"famlink_in_{source}")
+                for source, path in inputs
+            ]
+            tables = frames if len(frames) > 1 else frames[0]
+            link_type: splink_model.LinkType = "link_and_dedupe" if len(frames) > 1 else "dedupe_only"
+            if loaded is None:
+                linker = Linker(tables, splink_model.settings(link_type=link_type), SPLINK_LOG_LEVEL)
+                trained = splink_model.train(linker, splink_model.TrainingPlan(seed=seed))
+            else:
+                trained = {**loaded, "link_type": link_type}
+            linker = Linker(tables, trained, SPLINK_LOG_LEVEL)
+            timings["train"] = time.perf_counter() - t0
+            model_path = out_dir / "model.json"
+            splink_model.save_model(linker, model_path)
 
-        t0 = time.perf_counter()
-        predictions = linker.inference.predict(threshold_match_probability=link_floor)
-        folder = work / "predictions"
-        predictions.as_spark_dataframe().select(
-            "source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r",
-            "match_weight", "match_probability", "match_key",
-        ).write.mode("overwrite").parquet(str(folder))
-        pattern = str(folder / "*.parquet").replace("'", "''")
-        write_record_links(con, f"read_parquet('{pattern}')")
-        timings["predict"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            predictions = linker.inference.predict(threshold_match_probability=link_floor)
+            folder = work / "predictions"
+            predictions.as_spark_dataframe().select(
+                "source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r",
+                "match_weight", "match_probability", "match_key",
+            ).write.mode("overwrite").parquet(str(folder))
+            pattern = str(folder / "*.parquet").replace("'", "''")
+            write_record_links(con, f"read_parquet('{pattern}')")
+            timings["predict"] = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        spark_components(spark, db_api, inputs=inputs, predictions=folder, must_links=must_links,
-                         match_threshold=match_threshold, out=work / "components")
-        components = load_components(con, work / "components")
-        timings["cluster_components"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            spark_components(spark, db_api, inputs=inputs, predictions=folder, must_links=must_links,
+                             match_threshold=match_threshold, out=work / "components")
+            components = load_components(con, work / "components")
+            timings["cluster_components"] = time.perf_counter() - t0
     finally:
-        if spark is not None:
-            spark.catalog.clearCache()
-            spark.stop()
-            if own_jvm:
-                _stop_jvm()
         if spark_checkpoints and spark_checkpoints.startswith(("file:", "/")):
             shutil.rmtree(spark_checkpoints.removeprefix("file:"), ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)

@@ -262,7 +262,7 @@ def build_models_on_spark(
     """Build the models tables on Spark from linkage's tables in ``con`` and write them
     into ``con``, as :func:`models.build.build_models` does on DuckDB (same tables, same
     column types, ``models_run`` last)."""
-    from linkage.spark_backend import _jvm_running, _stop_jvm, build_session
+    from linkage.spark_backend import spark_session
     from models import build
 
     build.check_linkage_tables(con)
@@ -282,29 +282,22 @@ def build_models_on_spark(
     for table in build.INPUT_TABLES:
         target = str(work_dir / "in" / f"{table}.parquet").replace("'", "''")
         con.execute(f"COPY \"{table}\" TO '{target}' (FORMAT parquet)")
-    own_jvm = not _jvm_running()
-    spark = None
     started = time.perf_counter()
     try:
-        spark = build_session(settings, work_dir=work_dir, checkpoint_dir=str(work_dir / "checkpoints"))
-        engine = SparkSQLConnection(spark)
-        for table in build.INPUT_TABLES:
-            engine.register(table, spark.read.parquet(str(work_dir / "in" / f"{table}.parquet")))
-        report = build.build_tables(engine, **options)
-        for table, columns in schema.items():
-            folder = work_dir / "out" / table
-            engine.frame(table).write.mode("overwrite").parquet(str(folder))
-            pattern = str(folder / "*.parquet").replace("'", "''")
-            select = ", ".join(f'CAST("{n}" AS {t}) AS "{n}"' for n, t in columns)
-            con.execute(
-                f"CREATE OR REPLACE TABLE \"{table}\" AS SELECT {select} FROM read_parquet('{pattern}')"  # noqa: S608 - names from our own schema
-            )
+        with spark_session(settings, work_dir=work_dir, checkpoint_dir=str(work_dir / "checkpoints")) as spark:
+            engine = SparkSQLConnection(spark)
+            for table in build.INPUT_TABLES:
+                engine.register(table, spark.read.parquet(str(work_dir / "in" / f"{table}.parquet")))
+            report = build.build_tables(engine, **options)
+            for table, columns in schema.items():
+                folder = work_dir / "out" / table
+                engine.frame(table).write.mode("overwrite").parquet(str(folder))
+                pattern = str(folder / "*.parquet").replace("'", "''")
+                select = ", ".join(f'CAST("{n}" AS {t}) AS "{n}"' for n, t in columns)
+                con.execute(
+                    f"CREATE OR REPLACE TABLE \"{table}\" AS SELECT {select} FROM read_parquet('{pattern}')"  # noqa: S608 - names from our own schema
+                )
     finally:
-        if spark is not None:
-            spark.catalog.clearCache()
-            spark.stop()
-            if own_jvm:
-                _stop_jvm()
         shutil.rmtree(work_dir, ignore_errors=True)
     report = build.with_seconds(report, time.perf_counter() - started)
     build.write_models_run(con, report, **options)

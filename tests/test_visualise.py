@@ -417,6 +417,21 @@ def test_write_views_flagged_writes_index_and_one_view_per_flagged_child(
         write_views(con, tmp_path / "views", child=TIB, flagged=True)
 
 
+def test_rewriting_flagged_views_removes_views_of_children_no_longer_flagged(
+    con, tmp_path: Path
+) -> None:
+    folder = tmp_path / "views"
+    stale = folder / "child-P0000000000aa.html"  # from an earlier run: that child's flags are gone
+    folder.mkdir()
+    stale.write_text("old flags", encoding="utf-8")
+    kept = folder / "notes.html"  # not a view famlink names: left alone
+    kept.write_text("mine", encoding="utf-8")
+    written = write_views(con, folder, flagged=True)
+    assert not stale.exists()
+    assert kept.exists()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*(p.name for p in written), "notes.html"])
+
+
 # --------------------------------------------------------------------------------------
 # CLI
 
