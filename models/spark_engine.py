@@ -31,6 +31,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.spark import Spark
 
+from linkage.errors import FamlinkError
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
@@ -52,8 +54,8 @@ class _SparkSQL(Spark):  # type: ignore[misc]
     class Generator(Spark.Generator):  # type: ignore[misc,valid-type]
         TRANSFORMS = {
             **Spark.Generator.TRANSFORMS,
+            # DuckDB's list_has_any: sqlglot writes `a && b`, which Spark does not parse
             exp.ArrayOverlaps: lambda self, e: self.func("ARRAYS_OVERLAP", e.this, e.expression),
-            exp.ArraySize: lambda self, e: self.func("SIZE", e.this),
         }
 
 
@@ -283,8 +285,9 @@ def build_models_on_spark(
         target = str(work_dir / "in" / f"{table}.parquet").replace("'", "''")
         con.execute(f"COPY \"{table}\" TO '{target}' (FORMAT parquet)")
     started = time.perf_counter()
+    checkpoints = settings.checkpoint_dir or str(work_dir / "checkpoints")
     try:
-        with spark_session(settings, work_dir=work_dir, checkpoint_dir=str(work_dir / "checkpoints")) as spark:
+        with spark_session(settings, work_dir=work_dir, checkpoint_dir=checkpoints) as spark:
             engine = SparkSQLConnection(spark)
             for table in build.INPUT_TABLES:
                 engine.register(table, spark.read.parquet(str(work_dir / "in" / f"{table}.parquet")))
@@ -297,6 +300,15 @@ def build_models_on_spark(
                 con.execute(
                     f"CREATE OR REPLACE TABLE \"{table}\" AS SELECT {select} FROM read_parquet('{pattern}')"  # noqa: S608 - names from our own schema
                 )
+    except FamlinkError:
+        raise
+    except Exception as err:  # Spark's own failures (memory, a lost executor): said plainly
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+        raise FamlinkError(
+            f"the models stage failed on Spark: {first}",
+            hint="linkage's tables are written; `famlink link JOB --out DIR --backend duckdb` "
+            "builds the models on DuckDB, or see [spark] in docs/jobfile.md for memory",
+        ) from err
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     report = build.with_seconds(report, time.perf_counter() - started)
