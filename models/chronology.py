@@ -112,6 +112,8 @@ def build_chronology(con: duckdb.DuckDBPyConnection) -> None:
                      arg_min(sr.record_id, sr.source || ':' || sr.record_id) AS record_id
               FROM source_records sr JOIN m_record_prob rp USING (source, record_id)
               JOIN persons pp ON pp.person_id = rp.person_id AND pp.dob = sr.dob
+              WHERE rp.person_id IN (SELECT person_id FROM m_members
+                                     WHERE relation IN ('sibling', 'half_sibling'))
               GROUP BY rp.person_id) s ON s.person_id = m.person_id
         WHERE m.relation IN ('sibling', 'half_sibling') AND p.dob IS NOT NULL
         UNION ALL
