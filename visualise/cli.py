@@ -76,7 +76,8 @@ def view_command(
     con = open_output(out_dir)
     try:
         written = write_views(
-            con, target, child=child, family=family, flagged=flagged, redact=redact
+            con, target, child=child, family=family, flagged=flagged, redact=redact,
+            progress=progress,
         )
     finally:
         con.close()

@@ -6,7 +6,7 @@ Folders are created ``0o700`` and files ``0o600`` (owner only), always as UTF-8.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,11 +59,13 @@ def write_views(
     family: str | None = None,
     flagged: bool = False,
     redact: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Render and write views into ``out_dir``; return the files written.
 
     Give one of ``child`` (one child's family view), ``family`` (one family's view) or
     ``flagged`` (``index.html`` plus one view per flagged child); with none, ``flagged``.
+    ``progress`` is told how far the flagged views have got (every batch of families).
     """
     if sum([child is not None, family is not None, flagged]) > 1:
         raise OutputError("choose one of --child, --family and --flagged")
@@ -95,6 +97,8 @@ def write_views(
             for child_id in children:
                 html = render_family_view(family_view_data(con, child_id), redact=redact)
                 views.append(write_private(out_dir / child_view_filename(child_id), html))
+        if progress is not None:
+            progress(f"views: {len(views):,} of {len(index.rows):,} flagged children written")
     _remove_stale_child_views(out_dir, keep={p.name for p in views})
     return [write_private(out_dir / INDEX_NAME, index_html), *views]
 
