@@ -5,8 +5,10 @@ Folders are created ``0o700`` and files ``0o600`` (owner only), always as UTF-8.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -85,22 +87,64 @@ def write_views(
     # thousands of children: held together they would need tens of gigabytes), and the
     # index last, so a run that fails part-way leaves no index of views it did not write.
     (out_dir / INDEX_NAME).unlink(missing_ok=True)
-    views = []
     by_family: dict[str, list[str]] = {}
     for row in index.rows:
         by_family.setdefault(row.family_id or row.child_person_id, []).append(row.child_person_id)
     families = list(by_family)
-    for start in range(0, len(families), FAMILIES_PER_BATCH):
-        batch = families[start : start + FAMILIES_PER_BATCH]
-        children = [c for f in batch for c in by_family[f]]
-        with family_batch(con, children):
-            for child_id in children:
-                html = render_family_view(family_view_data(con, child_id), redact=redact)
-                views.append(write_private(out_dir / child_view_filename(child_id), html))
+    batches = [
+        [c for f in families[start : start + FAMILIES_PER_BATCH] for c in by_family[f]]
+        for start in range(0, len(families), FAMILIES_PER_BATCH)
+    ]
+    views: list[Path] = []
+    for written in _write_batches(con, out_dir, batches, redact=redact):
+        views.extend(written)
         if progress is not None:
             progress(f"views: {len(views):,} of {len(index.rows):,} flagged children written")
     _remove_stale_child_views(out_dir, keep={p.name for p in views})
     return [write_private(out_dir / INDEX_NAME, index_html), *views]
+
+
+def _write_batches(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, batches: list[list[str]], *, redact: bool
+) -> Iterator[list[Path]]:
+    """Each batch's views, in order. Rendering is Python, one core per process: with a
+    database file open read-only and more than one batch, the batches are shared among
+    worker processes (one per core), each with its own read-only connection."""
+    database = con.execute(
+        "SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    workers = min(os.cpu_count() or 1, len(batches))
+    if workers < 2 or database is None or not database[0] or not database[1]:
+        for children in batches:
+            yield _write_batch(con, out_dir, children, redact=redact)
+        return
+    # spawn, not fork: a forked child would share the parent's open DuckDB connection
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        jobs = [pool.submit(_write_batch_in_worker, database[0], out_dir, b, redact) for b in batches]
+        for job in jobs:  # in batch order: the same list of files whatever the timing
+            yield job.result()
+
+
+def _write_batch_in_worker(database: str, out_dir: Path, children: list[str], redact: bool) -> list[Path]:
+    con = duckdb.connect(database, read_only=True)
+    try:
+        return _write_batch(con, out_dir, children, redact=redact)
+    finally:
+        con.close()
+
+
+def _write_batch(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, children: list[str], *, redact: bool
+) -> list[Path]:
+    with family_batch(con, children):
+        return [
+            write_private(
+                out_dir / child_view_filename(child_id),
+                render_family_view(family_view_data(con, child_id), redact=redact),
+            )
+            for child_id in children
+        ]
 
 
 #: flagged families whose rows are read together (see `family_batch`)
