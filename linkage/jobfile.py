@@ -138,7 +138,8 @@ class SparkSettings:
     """``[spark]``: the Spark session used when ``backend = "spark"`` (ignored otherwise)."""
 
     master: str = "local[*]"
-    #: e.g. "4g"; None = Spark's default (1g)
+    #: e.g. "4g"; None = half this machine's RAM for a local master, else Spark's default
+    #: (see ``spark_backend.driver_memory``)
     driver_memory: str | None = None
     executor_memory: str | None = None
     #: None = one per thread for a local master, else Spark's default (200)

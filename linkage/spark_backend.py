@@ -354,6 +354,7 @@ def load_components(con: duckdb.DuckDBPyConnection, folder: Path) -> str:
 def spark_session(settings: SparkSettings, *, work_dir: Path, checkpoint_dir: str) -> Iterator[SparkSession]:
     """The job's Spark session (:func:`build_session`), ended afterwards — with the JVM,
     if famlink started it: pyspark leaves an idle JVM holding gigabytes otherwise."""
+    check_available()  # a clear error, before pyspark is imported
     own_jvm = not _jvm_running()
     spark = build_session(settings, work_dir=work_dir, checkpoint_dir=checkpoint_dir)
     try:

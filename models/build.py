@@ -155,8 +155,9 @@ def build_models(
 ) -> ModelsReport:
     """Build family graphs' tables, flags and chronologies from linkage's tables.
 
-    Reads `source_records`, `person_records`, `persons`, `relationships` and `events`; writes `relationships_resolved`, `relationship_evidence`,
-    `residences`, `households`, `families`, `flags`, `flag_evidence`, `chronology` and, last,
+    Reads `source_records`, `person_records`, `persons`, `relationships` and `events`;
+    writes `relationships_resolved`, `relationship_evidence`, `residences`, `households`,
+    `families`, `flags`, `flag_evidence`, `chronology` and, last,
     `models_run`, replacing earlier versions. Deterministic: the same tables in give the
     same rows out. (On the Spark backend, `models.spark_engine.build_models_on_spark` runs
     the same steps on Spark.)
