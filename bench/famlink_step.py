@@ -95,8 +95,9 @@ def main() -> int:
         import linkage.spark_backend as spark_backend
 
         METER.watch_descendants()
-        # "export" includes the must-links; "cluster_components" includes loading them into
-        # DuckDB and stopping the Spark session (the JVM itself lives on, idle, until we exit).
+        # "cluster_components" is Splink's connected components on Spark; "cluster" is the
+        # rest of the clustering on Spark, loading its tables into DuckDB and stopping the
+        # Spark session.
         _wrap(pipeline, "link_records", "export", "finish")
         _wrap(spark_backend, "build_session", "spark_start", "train")
         _wrap(spark_backend, "spark_components", "cluster_components", None)

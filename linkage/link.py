@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from splink import DuckDBAPI, Linker
@@ -20,6 +21,7 @@ from linkage import review, splink_model, stable_ids
 from linkage.clusters import person_id_for, split_conflicting_clusters
 from linkage.errors import FamlinkError
 from linkage.jobfile import SparkSettings
+from linkage.spark_sql import create_table
 
 # Probabilities are rounded before they are stored: the last bits of a float sum depend on
 # how DuckDB's threads split the work, and outputs must be byte-identical run to run.
@@ -102,12 +104,13 @@ def build_linker(
 @dataclass
 class Prediction:
     """What a prediction step leaves behind: ``record_links`` written, the model saved, and
-    ``components``, the (node_id, cluster_id) table if the backend already clustered (Spark
-    does, while its session and predictions are alive; None: cluster here on DuckDB)."""
+    on Spark the persons too (clustered while its session and predictions are alive)."""
 
     model_path: Path
     timings: dict[str, float] = field(default_factory=dict)
-    components: str | None = None
+    #: (clusters rebuilt, person changes) if the backend also clustered and wrote
+    #: ``person_records``, ``persons`` and ``person_changes`` (Spark); None: cluster here
+    clustered: tuple[int, stable_ids.PersonChanges] | None = None
 
 
 def write_record_links(con: duckdb.DuckDBPyConnection, predictions: str) -> None:
@@ -204,17 +207,12 @@ def link_records(
     timings = dict(prediction.timings)
     pairs_scored = con.execute("SELECT count(*) FROM record_links").fetchall()[0][0]
 
-    t0 = time.perf_counter()
-    clusters_split = _cluster(
-        con,
-        match_threshold=match_threshold,
-        cannot_link_sql=review.CANNOT_LINK_SQL,
-        must_link_sql=review.MUST_LINK_SQL,
-        components=prediction.components,
-    )
-    changes = stable_ids.carry_forward(con)
-    _write_persons(con)
-    timings["cluster"] = time.perf_counter() - t0
+    if prediction.clustered is not None:  # the backend clustered (Spark, before its session ended)
+        clusters_split, changes = prediction.clustered
+    else:
+        t0 = time.perf_counter()
+        clusters_split, changes = cluster_persons(con, match_threshold=match_threshold)
+        timings["cluster"] = time.perf_counter() - t0
 
     records = con.execute("SELECT count(*) FROM person_records").fetchall()[0][0]
     persons = con.execute("SELECT count(*) FROM persons").fetchall()[0][0]
@@ -261,7 +259,7 @@ BUILT_IN_CANNOT_LINK_SQL = """
         JOIN source_records s USING (source, record_id)
     ),
     nhs_clash AS (SELECT person_id FROM m GROUP BY 1 HAVING count(DISTINCT nhs_number) > 1),
-    age_spread AS (SELECT person_id FROM m GROUP BY 1 HAVING max(dob) - min(dob) > 3653)
+    age_spread AS (SELECT person_id FROM m GROUP BY 1 HAVING date_diff('day', min(dob), max(dob)) > 3653)
     -- each rule joins only within the persons it can apply to, never all pairs of a cluster
     SELECT a.source, a.record_id, b.source, b.record_id
     FROM m a JOIN nhs_clash USING (person_id)
@@ -269,7 +267,7 @@ BUILT_IN_CANNOT_LINK_SQL = """
     UNION
     SELECT a.source, a.record_id, b.source, b.record_id
     FROM m a JOIN age_spread USING (person_id)
-    JOIN m b ON b.person_id = a.person_id AND b.dob - a.dob > 3653
+    JOIN m b ON b.person_id = a.person_id AND date_diff('day', a.dob, b.dob) > 3653
      AND damerau_levenshtein(strftime(a.dob, '%Y%m%d'), strftime(b.dob, '%Y%m%d')) > 1
     UNION
     SELECT a.source, a.record_id, b.source, b.record_id
@@ -377,8 +375,31 @@ def _duckdb_components(con: duckdb.DuckDBPyConnection, *, match_threshold: float
     return COMPONENTS_TABLE
 
 
+def cluster_persons(
+    con: Any, *, match_threshold: float, components: str | None = None
+) -> tuple[int, stable_ids.PersonChanges]:
+    """From links to persons: ``person_records``, ``persons`` and ``person_changes``.
+
+    ``con`` is the DuckDB connection, or on the Spark backend its stand-in
+    (:class:`linkage.spark_sql.SparkSQLConnection`) holding the same input tables
+    (``source_records``, ``relationships``, ``record_links``, ``link_decisions``,
+    ``previous_person_records``): the same SQL runs on either. Returns the number of
+    clusters rebuilt around a cannot-link and how persons changed since the last run.
+    """
+    clusters_split = _cluster(
+        con,
+        match_threshold=match_threshold,
+        cannot_link_sql=review.CANNOT_LINK_SQL,
+        must_link_sql=review.MUST_LINK_SQL,
+        components=components,
+    )
+    changes = stable_ids.carry_forward(con)
+    _write_persons(con)
+    return clusters_split, changes
+
+
 def _cluster(
-    con: duckdb.DuckDBPyConnection,
+    con: Any,
     *,
     match_threshold: float,
     cannot_link_sql: str,
@@ -390,8 +411,7 @@ def _cluster(
 
     ``components`` is a table of (node_id, cluster_id) a backend has already computed (the
     Spark backend computes it on Spark); if None, Splink's clustering computes it here on
-    DuckDB. Everything after the components is one code path for both backends. Returns
-    the number of clusters rebuilt.
+    DuckDB. Returns the number of clusters rebuilt.
     """
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __famlink_links AS "
@@ -405,7 +425,7 @@ def _cluster(
     return len(parts_by_cluster)
 
 
-def _provisional_persons(con: duckdb.DuckDBPyConnection, components: str) -> None:
+def _provisional_persons(con: Any, components: str) -> None:
     """``person_records`` with one provisional person per component, so the cannot-link SQL
     can look pairs up. A component table that misses a record is refused: it would drop
     that record from the output (the Spark backend's table crosses engines to get here)."""
@@ -426,7 +446,7 @@ def _provisional_persons(con: duckdb.DuckDBPyConnection, components: str) -> Non
 
 
 def _rebuild_conflicting_clusters(
-    con: duckdb.DuckDBPyConnection, cannot_link_sql: str
+    con: Any, cannot_link_sql: str
 ) -> dict[str, list[list[tuple[str, str]]]]:
     """Find the provisional persons holding both records of a cannot-link pair and split
     each without its weakest links; returns the parts of each rebuilt cluster (empty if
@@ -450,7 +470,7 @@ def _rebuild_conflicting_clusters(
     clusters: dict[str, list[tuple[str, str]]] = {}
     for cid, source, record_id in con.execute(
         "SELECT person_id, source, record_id FROM person_records JOIN __famlink_rebuild "
-        "USING (person_id) ORDER BY ALL"
+        "USING (person_id) ORDER BY person_id, source, record_id"
     ).fetchall():
         clusters.setdefault(cid, []).append((source, record_id))
     links = con.execute(
@@ -480,23 +500,16 @@ def _rebuild_conflicting_clusters(
 
 
 def _assign_final_ids(
-    con: duckdb.DuckDBPyConnection, parts_by_cluster: dict[str, list[list[tuple[str, str]]]]
+    con: Any, parts_by_cluster: dict[str, list[list[tuple[str, str]]]]
 ) -> None:
     """Final person ids, one per cluster or rebuilt part, from its smallest member (the
     rule of :func:`person_id_for`), so ids never depend on the clustering's own cluster_id
     (which differs between engines and runs)."""
-    keys, ids = [], []
-    for parts in parts_by_cluster.values():
-        for part in parts:
-            part_id = person_id_for(part)
-            for source, record_id in part:
-                keys.append(f"{source}:{record_id}")
-                ids.append(part_id)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE __famlink_overrides AS "
-        "SELECT unnest(?::VARCHAR[]) AS key, unnest(?::VARCHAR[]) AS person_id",
-        [keys, ids],
-    )
+    overrides = [
+        (f"{source}:{record_id}", person_id_for(part))
+        for parts in parts_by_cluster.values() for part in parts for source, record_id in part
+    ]
+    create_table(con, "__famlink_overrides", [("key", "VARCHAR"), ("person_id", "VARCHAR")], overrides)
     con.execute(
         """
         CREATE OR REPLACE TABLE person_records AS
@@ -514,7 +527,7 @@ def _assign_final_ids(
     )
 
 
-def _write_persons(con: duckdb.DuckDBPyConnection) -> None:
+def _write_persons(con: Any) -> None:
     """One row per person: best display name, date of birth, sex; where they appear."""
     con.execute(
         """
@@ -536,7 +549,7 @@ def _write_persons(con: duckdb.DuckDBPyConnection) -> None:
                coalesce(max(best.match_probability), 1.0) AS link_probability
         FROM person_records pr
         LEFT JOIN best ON best.source = pr.source AND best.record_id = pr.record_id
-        GROUP BY ALL
+        GROUP BY pr.source, pr.record_id, pr.person_id
         ORDER BY pr.source, pr.record_id
         """
     )
@@ -571,9 +584,10 @@ def _write_persons(con: duckdb.DuckDBPyConnection) -> None:
             d.dob,
             coalesce(x.sex, CASE WHEN bool_or(r.sex = 'unknown') THEN 'unknown' END) AS sex,
             h.nhs_number,
-            list(DISTINCT r.source ORDER BY r.source) AS sources,
-            list(DISTINCT r.agency ORDER BY r.agency) AS agencies,
-            count(*)::INTEGER AS n_records,
+            -- sorted lists rather than ordered aggregates: both engines compute these alike
+            list_sort(list_distinct(list(r.source))) AS sources,
+            list_sort(list_distinct(list(r.agency))) AS agencies,
+            CAST(count(*) AS INTEGER) AS n_records,
             bool_or(r.is_primary) AS in_primary,
             min(r.link_probability) AS min_link_probability
         FROM r

@@ -250,7 +250,7 @@ def _counts(summary: RunSummary) -> dict[str, Any]:
         "links": summary.link.links_kept,
         "clusters_split": summary.link.clusters_split,
         "timings_s": {k: round(v, 2) for k, v in summary.timings.items()},
-        # the linkage stage's steps: which ran where (cluster_components: on Spark)
+        # the linkage stage's steps: which ran where (cluster_on_spark: clustered on Spark)
         "link_timings_s": {k: round(v, 2) for k, v in summary.link.timings.items()},
     }
     if summary.models is not None and hasattr(summary.models, "as_dict"):

@@ -1,15 +1,14 @@
-"""Splink training, prediction and connected components on Spark (``[linkage] backend = "spark"``).
+"""Splink training, prediction and clustering on Spark (``[linkage] backend = "spark"``).
 
-The quadratic part of linkage and the graph over all its links run on Spark: ingest and
-standardisation stay in DuckDB (they are linear and write ``source_records``). Here, each
-source's ``source_records`` are exported to Parquet (the same columns as the DuckDB path
-registers), and the reviewers' must-links too; Spark trains on them with the same
-:class:`TrainingPlan` and predicts; the predictions come back as Parquet into
-``record_links``. While the session is alive, Splink's connected components run on Spark
-over the same edges the DuckDB backend builds (:func:`linkage.link.cluster_links_sql`), and
-the (node, cluster) table comes back as Parquet too. Cannot-links, the rebuild of clusters
-that hold one, stable ids and persons then run in DuckDB, the same code as the DuckDB
-backend's.
+Training, prediction and the clustering run on Spark; ingest and standardisation stay in
+DuckDB (they are linear and write ``source_records``). Each source's ``source_records`` are
+exported to Parquet (the same columns as the DuckDB path registers); Spark trains on them
+with the same :class:`TrainingPlan` and predicts; the predictions come back as Parquet into
+``record_links``. While the session is alive, the clustering runs on Spark
+(:func:`cluster_on_spark`): Splink's connected components over the same edges the DuckDB
+backend builds, then the cannot-links, the rebuild of the clusters holding one, person ids,
+stable ids and ``persons`` — the DuckDB backend's SQL, run through
+:class:`linkage.spark_sql.SparkSQLConnection` — and its tables come back as Parquet.
 
 The Splink model JSON is bound to its SQL dialect (DuckDB and Spark quote identifiers and
 name their similarity functions differently), so the model is rebuilt from
@@ -31,22 +30,23 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from linkage import review, splink_model
+from linkage import review, splink_model, stable_ids
 from linkage.errors import FamlinkError
 from linkage.jobfile import SparkSettings
 from linkage.link import (
     COMPONENTS_TABLE,
-    PROBABILITY_DIGITS,
     SPLINK_LOG_LEVEL,
     Prediction,
     cluster_edges_sql,
     cluster_links_sql,
     cluster_nodes_sql,
+    cluster_persons,
     write_record_links,
 )
+from linkage.spark_sql import SparkSQLConnection, describe, duckdb_schema_of, load_into_duckdb
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
     from splink.backends.spark import SparkAPI
 
 INSTALL_HINT = "install with pip install 'famlink[spark]'"
@@ -270,84 +270,66 @@ def export_inputs(con: duckdb.DuckDBPyConnection, folder: Path) -> list[tuple[st
     return files
 
 
-def export_must_links(con: duckdb.DuckDBPyConnection, path: Path) -> Path:
-    """Write the reviewers' must-link pairs (``review.MUST_LINK_SQL``) to ``path`` for Spark:
-    they are edges of the connected components there, as on DuckDB. (Zero rows: none.)"""
-    con.sql(review.MUST_LINK_SQL).write_parquet(str(path))
-    return path
+#: linkage's tables the clustering reads, as DuckDB holds them when prediction is done
+CLUSTERING_INPUTS = ("source_records", "relationships", "record_links", "link_decisions",
+                     stable_ids.PREVIOUS_TABLE)
+#: the tables the clustering writes, and each one's row order in a DuckDB run
+CLUSTERING_OUTPUTS = {
+    "person_records": "source, record_id",
+    "persons": "person_id",
+    "person_changes": "change, previous_person_id NULLS FIRST, person_id NULLS FIRST",
+}
 
 
-# Splink's predictions as ``record_links`` columns, for the clustering's shared link SQL.
-# Rounded as `write_record_links` rounds them, so the threshold keeps the same links.
-SPARK_RECORD_LINKS_SQL = f"""
-    SELECT source_dataset_l AS source_l, unique_id_l AS record_id_l,
-           source_dataset_r AS source_r, unique_id_r AS record_id_r,
-           round(match_weight, {PROBABILITY_DIGITS}) AS match_weight,
-           round(match_probability, {PROBABILITY_DIGITS}) AS match_probability
-    FROM famlink_predictions
-"""  # noqa: S608 - a constant
-
-
-def _spark_records(spark: SparkSession, inputs: list[tuple[str, Path]]) -> DataFrame:
-    """(source, record_id) of every exported record: the clustering's nodes on Spark."""
-    from functools import reduce
-
-    from pyspark.sql import functions
-
-    frames = [
-        spark.read.parquet(str(path)).select(
-            functions.lit(source).alias("source"), functions.col("unique_id").alias("record_id"))
-        for source, path in inputs
-    ]
-    return reduce(lambda a, b: a.unionByName(b), frames)
-
-
-def spark_components(
-    spark: SparkSession,
-    db_api: SparkAPI,
-    *,
-    inputs: list[tuple[str, Path]],
-    predictions: Path,
-    must_links: Path,
-    match_threshold: float,
-    out: Path,
-) -> None:
-    """Splink's connected components on Spark, written to Parquet at ``out`` (node_id,
-    cluster_id): the graph over every kept link is the part of clustering that grows with
-    the data, so it runs where the predictions already are. Nodes and edges come from the
-    same SQL as the DuckDB backend's (:func:`linkage.link.cluster_links_sql`)."""
+def spark_components(engine: SparkSQLConnection, db_api: SparkAPI, *, match_threshold: float) -> str:
+    """Splink's connected components on Spark over the stand-in's tables, into
+    ``COMPONENTS_TABLE`` (node_id, cluster_id); returns its name. The nodes and edges are
+    the same SQL as the DuckDB backend's (:func:`linkage.link.cluster_links_sql`): links at
+    the threshold plus the reviewers' must-links."""
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-    _spark_records(spark, inputs).createOrReplaceTempView("famlink_records")
-    spark.read.parquet(str(predictions)).createOrReplaceTempView("famlink_predictions")
-    spark.sql(SPARK_RECORD_LINKS_SQL).createOrReplaceTempView("famlink_record_links")
-    spark.read.parquet(str(must_links)).createOrReplaceTempView("famlink_must_links")
-    spark.sql(cluster_links_sql("famlink_record_links", "famlink_must_links", match_threshold)
-              ).createOrReplaceTempView("famlink_links")
+    links = cluster_links_sql("record_links", f"({review.MUST_LINK_SQL})", match_threshold)
     clustered = cluster_pairwise_predictions_at_threshold(
-        nodes=spark.sql(cluster_nodes_sql("famlink_records")),
-        edges=spark.sql(cluster_edges_sql("famlink_links")),
+        nodes=engine.query(cluster_nodes_sql("source_records")),
+        edges=engine.query(cluster_edges_sql(f"({links}) AS links")),
         db_api=db_api,
         node_id_column_name="node_id",
         edge_id_column_name_left="node_id_l",
         edge_id_column_name_right="node_id_r",
         threshold_match_probability=match_threshold,
     )
-    clustered.as_spark_dataframe().select("node_id", "cluster_id").write.mode(
-        "overwrite").parquet(str(out))
-
-
-def load_components(con: duckdb.DuckDBPyConnection, folder: Path) -> str:
-    """Load Spark's (node_id, cluster_id) Parquet into ``COMPONENTS_TABLE`` (a temp table:
-    the work folder, which holds personal data, is removed when linkage ends)."""
-    pattern = str(folder / "*.parquet").replace("'", "''")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {COMPONENTS_TABLE} AS
-        SELECT node_id, cluster_id FROM read_parquet('{pattern}')
-        """  # noqa: S608 - famlink's own Parquet path
-    )
+    engine.register(COMPONENTS_TABLE, clustered.as_spark_dataframe().select("node_id", "cluster_id"),
+                    materialise=True)
     return COMPONENTS_TABLE
+
+
+def cluster_on_spark(
+    con: duckdb.DuckDBPyConnection, spark: SparkSession, db_api: SparkAPI, *,
+    match_threshold: float, folder: Path,
+) -> tuple[int, stable_ids.PersonChanges]:
+    """The whole clustering on Spark: connected components, cannot-links, the rebuild of
+    the clusters holding one, person ids, stable ids and ``persons`` — the DuckDB backend's
+    code (:func:`linkage.link.cluster_persons`) run through the Spark stand-in. Its inputs
+    go from ``con`` to Spark as Parquet (``record_links`` as DuckDB rounded it, so both
+    engines cluster the very same links); ``person_records``, ``persons`` and
+    ``person_changes`` come back into ``con`` with a DuckDB run's column types and order."""
+    inputs = describe(con, CLUSTERING_INPUTS)
+    engine = SparkSQLConnection(spark)
+    (folder / "in").mkdir(parents=True, exist_ok=True)
+    for table in CLUSTERING_INPUTS:
+        path = str(folder / "in" / f"{table}.parquet")
+        con.execute(f"COPY \"{table}\" TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+        engine.register(table, spark.read.parquet(path))
+    components = spark_components(engine, db_api, match_threshold=match_threshold)
+    clustered = cluster_persons(engine, match_threshold=match_threshold, components=components)
+    schema = duckdb_schema_of(
+        {**inputs, COMPONENTS_TABLE: [("node_id", "VARCHAR"), ("cluster_id", "VARCHAR")]},
+        lambda empty: cluster_persons(empty, match_threshold=match_threshold, components=COMPONENTS_TABLE),
+        CLUSTERING_OUTPUTS,
+    )
+    for table, order in CLUSTERING_OUTPUTS.items():
+        load_into_duckdb(con, engine, table, schema[table], str(folder / "out" / table), order_by=order)
+    return clustered
 
 
 @contextmanager
@@ -403,9 +385,9 @@ def predict_spark(
     model: Path | None,
     settings: SparkSettings,
 ) -> Prediction:
-    """Train (or load) the model, predict and find the connected components on Spark; write
-    ``record_links`` and the components (``Prediction.components``) into ``con`` and the
-    Spark model to ``out_dir/model.json``."""
+    """Train (or load) the model, predict and cluster on Spark; write ``record_links``,
+    ``person_records``, ``persons`` and ``person_changes`` into ``con`` and the Spark model
+    to ``out_dir/model.json``."""
     from splink import Linker
 
     check_available()
@@ -416,7 +398,6 @@ def predict_spark(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     inputs = export_inputs(con, work / "inputs")
-    must_links = export_must_links(con, work / "must_links.parquet")
     timings["export"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -461,12 +442,11 @@ def predict_spark(
             timings["predict"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
-            spark_components(spark, db_api, inputs=inputs, predictions=folder, must_links=must_links,
-                             match_threshold=match_threshold, out=work / "components")
-            components = load_components(con, work / "components")
-            timings["cluster_components"] = time.perf_counter() - t0
+            clustered = cluster_on_spark(con, spark, db_api, match_threshold=match_threshold,
+                                         folder=work / "clustering")
+            timings["cluster_on_spark"] = time.perf_counter() - t0
     finally:
         if spark_checkpoints and spark_checkpoints.startswith(("file:", "/")):
             shutil.rmtree(spark_checkpoints.removeprefix("file:"), ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
-    return Prediction(model_path=model_path, timings=timings, components=components)
+    return Prediction(model_path=model_path, timings=timings, clustered=clustered)

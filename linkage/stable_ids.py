@@ -10,6 +10,7 @@ were merged or split, so nobody has to guess why an id disappeared.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -46,11 +47,12 @@ class PersonChanges:
         return self.__dict__.copy()
 
 
-def carry_forward(con: duckdb.DuckDBPyConnection) -> PersonChanges:
+def carry_forward(con: Any) -> PersonChanges:
     """Rewrite ``person_records.person_id`` to inherit previous ids; write ``person_changes``.
 
-    Expects ``person_records`` (this run, with freshly computed ids) and the temp table
-    ``previous_person_records`` (empty on a first run).
+    Expects ``person_records`` (source, record_id and this run's freshly computed ids) and
+    the temp table ``previous_person_records`` (empty on a first run). ``con`` is DuckDB's
+    connection or the Spark backend's stand-in for it (:mod:`linkage.spark_sql`).
     """
     con.execute(
         f"""
@@ -122,7 +124,7 @@ def carry_forward(con: duckdb.DuckDBPyConnection) -> PersonChanges:
     con.execute(
         """
         CREATE OR REPLACE TABLE person_records AS
-        SELECT pr.source, pr.record_id, f.person_id, pr.* EXCLUDE (source, record_id, person_id)
+        SELECT pr.source, pr.record_id, f.person_id
         FROM person_records pr JOIN __famlink_final_ids f ON f.new_id = pr.person_id
         ORDER BY pr.source, pr.record_id
         """

@@ -186,7 +186,7 @@ def build_tables(
     non_mobile_age_months: int,
 ) -> ModelsReport:
     """Run every step (`STEPS`) on `con` — a DuckDB connection, or the Spark stand-in
-    `models.spark_engine.SparkSQLConnection` — and count what they wrote."""
+    `linkage.spark_sql.SparkSQLConnection` — and count what they wrote."""
     window_start = months_before(reference_date, co_residence_window_months)
     started = time.perf_counter()
     timings: dict[str, float] = {}

@@ -252,12 +252,12 @@ def _two_single_record_persons(out: Path) -> tuple[str, str]:
 
 
 @pytest.mark.spark
-def test_connected_components_run_on_spark_and_honour_a_must_link(
+def test_clustering_runs_on_spark_and_honours_a_must_link(
     runs: dict[str, Path], tmp_path: Path,
 ) -> None:
     # Only the Spark run clustered on Spark (its recorded steps say so).
-    assert "cluster_components" in _link_timings(runs["spark"])
-    assert "cluster_components" not in _link_timings(runs["duckdb"])
+    assert "cluster_on_spark" in _link_timings(runs["spark"])
+    assert "cluster_on_spark" not in _link_timings(runs["duckdb"])
     # A reviewer's "same person" joins two persons the model kept apart: on Spark that
     # must-link has to be an edge of Spark's connected components, as it is on DuckDB.
     out = tmp_path / "decided"
@@ -269,7 +269,7 @@ def test_connected_components_run_on_spark_and_honour_a_must_link(
     _link(out, "--backend", "spark", "--model", str(runs["spark"] / "model.json"))
     persons = _persons(out)
     assert any({a, b} <= members for members in persons.values()), (a, b)
-    assert "cluster_components" in _link_timings(out)
+    assert "cluster_on_spark" in _link_timings(out)
     # every other person is as before; no working files are left behind
     before = {frozenset(m) for m in _persons(runs["spark"]).values() if not {a, b} & m}
     assert before <= {frozenset(m) for m in persons.values()}
@@ -420,3 +420,61 @@ def test_a_spark_run_raises_the_same_flags_as_a_duckdb_run_but_where_persons_dif
         backend = "duckdb" if key in flags["duckdb"] else "spark"
         members = set(families[backend][flags[backend][key]])
         assert members & differ, (key, backend)
+
+
+def _person_tables(con: duckdb.DuckDBPyConnection, schema: str = "main") -> dict[str, tuple]:
+    return {
+        t: (con.execute(f'DESCRIBE {schema}."{t}"').fetchall(),
+            con.execute(f'SELECT * FROM {schema}."{t}"').fetchall())  # in the table's own order
+        for t in ("person_records", "persons", "person_changes")
+    }
+
+
+@pytest.mark.spark
+def test_clustering_on_spark_writes_the_same_persons_as_on_duckdb(
+    runs: dict[str, Path], tmp_path: Path,
+) -> None:
+    """From the same links, decisions and previous run, the clustering on Spark (components,
+    cannot-links, rebuilt clusters, ids carried forward, persons) writes ``person_records``,
+    ``persons`` and ``person_changes`` identical to DuckDB's: the same SQL runs on both."""
+    from splink.backends.spark import SparkAPI
+
+    from linkage import review, stable_ids
+    from linkage.link import cluster_persons
+    from linkage.spark_backend import cluster_on_spark, spark_session
+
+    job = load_job(JOB)
+    # A re-run with a reviewer's "different people" inside a person of several records, so
+    # a cluster is rebuilt, ids are carried forward and person_changes says what changed.
+    databases = {}
+    for engine in ("duckdb", "spark"):
+        databases[engine] = tmp_path / f"{engine}.duckdb"
+        shutil.copyfile(runs["duckdb"] / "famlink.duckdb", databases[engine])
+        con = duckdb.connect(str(databases[engine]))
+        try:
+            review.ensure_table(con)
+            (a, b), = con.execute(
+                """SELECT [min(source || ':' || record_id), max(source || ':' || record_id)]
+                   FROM person_records GROUP BY person_id HAVING count(*) >= 4
+                   ORDER BY person_id LIMIT 1""").fetchall()[0]
+            review.decide(con, review.parse_record_ref(a), review.parse_record_ref(b), same=False,
+                          reason="test: two people", decided_by="Tester")
+            assert stable_ids.snapshot_previous(con)
+            if engine == "duckdb":
+                result = cluster_persons(con, match_threshold=job.linkage.match_threshold)
+            else:
+                with spark_session(job.spark, work_dir=tmp_path / "work",
+                                   checkpoint_dir=str(tmp_path / "checkpoints")) as spark:
+                    result = cluster_on_spark(con, spark, SparkAPI(spark_session=spark),
+                                              match_threshold=job.linkage.match_threshold,
+                                              folder=tmp_path / "work" / "clustering")
+            databases[engine] = (result, _person_tables(con))
+        finally:
+            con.close()
+    (split_duck, changes_duck), on_duckdb = databases["duckdb"]
+    (split_spark, changes_spark), on_spark = databases["spark"]
+    assert split_duck >= 1 and changes_duck.split + changes_duck.changed >= 1
+    assert (split_spark, changes_spark) == (split_duck, changes_duck)
+    for table, (columns, rows) in on_duckdb.items():
+        assert on_spark[table][0] == columns, table
+        assert len(rows) > 0 and on_spark[table][1] == rows, table
