@@ -11,9 +11,9 @@ the pipeline's stage functions (``ingest``, ``link_records``, ``splink_model.tra
 keep the ``RunSummary``, whose timings (``ingest``/``link``/``models`` and linkage's own
 ``train``/``predict``/``cluster``) go into the result file. They add no measurable work.
 
-With ``--spark`` (for ``link … --backend spark``) the phases are Spark's, named as linkage's
-own timings: ``export``, ``spark_start``, ``train``, ``predict``, ``cluster_components``
-(on Spark) and ``cluster`` (DuckDB); the meter also sums the RSS of this process's
+With ``--spark`` (for ``link … --backend spark``) the phases are Spark's: ``ingest`` (read
+by DuckDB, standardised on Spark), ``export``, ``spark_start``, ``train``, ``predict``,
+``cluster_components`` and ``cluster`` (both on Spark) and ``models``; the meter also sums the RSS of this process's
 descendants (the JVM), and at the end the JVM is waited for (phase ``jvm_exit``) so that its
 exact peak RSS is in this process's ``RUSAGE_CHILDREN`` (see ``_common.py``).
 """
@@ -93,6 +93,9 @@ def main() -> int:
     _wrap(pipeline, "ingest", "ingest", "between")
     if args.spark:
         import linkage.spark_backend as spark_backend
+        import linkage.spark_ingest as spark_ingest
+
+        _wrap(spark_ingest, "ingest_on_spark", "ingest", "between")
 
         METER.watch_descendants()
         # "cluster_components" is Splink's connected components on Spark; "cluster" is the
@@ -109,6 +112,10 @@ def main() -> int:
         import models
 
         _wrap(models, "build_models", "models", "finish")
+        if args.spark:
+            import models.spark_engine as spark_engine
+
+            _wrap(spark_engine, "build_models_on_spark", "models", "finish")
     except ImportError:
         pass
 

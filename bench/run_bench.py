@@ -14,9 +14,10 @@ its own child process so that ``os.wait4`` gives that step's own peak RSS (``ru_
 ``evaluate``  ``famlink evaluate DIR --truth DATA/_truth --format json`` (+ bare Splink's clusters
               scored with the same code: ``bench/bare_splink.py score``)
 ``spark``     optional (``--spark``, or name it in ``--stages``): ``famlink link JOB --out WORK/N/spark
-              --no-models --backend spark`` via ``bench/famlink_step.py --spark`` (Spark's phases:
-              export, spark_start, train, predict, cluster_components, cluster), in each repeat
-              after famlink and bare Splink; with ``evaluate`` its persons are scored too. Its
+              --backend spark`` (with ``--no-models`` unless ``models`` is a stage) via
+              ``bench/famlink_step.py --spark`` (Spark's phases: ingest, export, spark_start, train,
+              predict, cluster_components, cluster, models), in each repeat after famlink and bare
+              Splink, against DuckDB's famlink + models; with ``evaluate`` its persons are scored too. Its
               memory is the process tree's: the python process plus the JVM pyspark starts, which
               ``wait4`` of the python process does not see (see ``bench/_common.py``)
 
@@ -57,8 +58,8 @@ FAMLINK = str(Path(sys.executable).with_name("famlink"))
 STAGES = ("generate", "famlink", "models", "views", "bare", "evaluate", "spark")
 # Spark is opt-in: a JVM beside DuckDB on a 2-core machine, and minutes of start-up per size.
 DEFAULT_STAGES = tuple(s for s in STAGES if s != "spark")
-# famlink's linkage timings on Spark (linkage/spark_backend.py, then link.py's DuckDB "cluster")
-SPARK_PHASES = ("export", "spark_start", "train", "predict", "cluster_components", "cluster")
+# famlink's linkage timings on Spark (linkage/spark_backend.py; the whole clustering is on Spark)
+SPARK_PHASES = ("export", "spark_start", "train", "predict", "cluster_on_spark")
 RECORDS_PER_FAMILY = 20
 SAMPLE_SEED = 20261126
 MB = 1_000_000
@@ -270,7 +271,8 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
             if step:
                 one["bare"] = step
         if "spark" in args.stages:
-            step = run_spark(work, job, sfx, fam_settings, attempt, args.spark_driver_memory)
+            step = run_spark(work, job, sfx, fam_settings, attempt, args.spark_driver_memory,
+                             with_models="models" in args.stages and with_models)
             if step:
                 one["spark"] = step
         reps.append(one)
@@ -341,7 +343,7 @@ def bench_size(label: str, size: int | None, args: argparse.Namespace, with_mode
 
 
 def run_spark(work: Path, job: Path, sfx: str, settings: list[str], attempt: Any,
-              driver_memory: str | None = None) -> dict[str, Any] | None:
+              driver_memory: str | None = None, *, with_models: bool = False) -> dict[str, Any] | None:
     """``famlink link --backend spark`` of the same job, metered with its JVM (``tree``).
 
     With ``driver_memory``, a copy of the job with a ``[spark]`` table setting it is used
@@ -357,7 +359,8 @@ def run_spark(work: Path, job: Path, sfx: str, settings: list[str], attempt: Any
     result = work / f"spark{sfx}.json"
     return attempt(f"spark{sfx}", [
         PYTHON, str(BENCH / "famlink_step.py"), "--result", str(result), "--spark", *settings, "--",
-        "link", str(job), "--out", str(spark_out), "--no-models", "--backend", "spark"], result, tree=True)
+        "link", str(job), "--out", str(spark_out), *([] if with_models else ["--no-models"]),
+        "--backend", "spark"], result, tree=True)
 
 
 def summarise(res: dict[str, Any]) -> dict[str, Any]:
@@ -486,8 +489,8 @@ def _summarise_spark(res: dict[str, Any], s: dict[str, Any]) -> None:
         s["spark_persons"], s["spark_pairs_scored"] = d.get("persons"), d.get("pairs_scored")
         s["spark_wall"] = median([x["wall_s"] for x in spark])
         s["spark_cpu"] = median([x["cpu_s"] for x in spark])  # the JVM's too: it is reaped
-        for k in ("ingest", "link"):
-            s[f"spark_{k}"] = median([x["detail"]["timings"][k] for x in spark])
+        for k in ("ingest", "link", "models"):
+            s[f"spark_{k}"] = median([x["detail"]["timings"].get(k, float("nan")) for x in spark])
         for k in SPARK_PHASES:
             s[f"spark_{k}"] = median([x["detail"]["link_timings"].get(k, float("nan")) for x in spark])
         s["spark_jvm_exit"] = median([x["detail"].get("jvm", {}).get("seconds", float("nan")) for x in spark])
@@ -500,6 +503,12 @@ def _summarise_spark(res: dict[str, Any], s: dict[str, Any]) -> None:
             s["ratio_spark_famlink_whole"] = median([x["wall_s"] / f["wall_s"] for x, f in with_fam])
             s["ratio_spark_famlink_linkage"] = median([
                 x["detail"]["timings"]["link"] / f["detail"]["timings"]["link"] for x, f in with_fam])
+        models = res["steps"].get("models", {})
+        if with_fam and "wall_s" in models and "models" in spark[-1]["detail"]["timings"]:
+            # the whole job, linkage + models, against DuckDB's two processes (same data)
+            s["ratio_spark_duckdb_job"] = median([
+                x["wall_s"] / (f["wall_s"] + models["wall_s"]) for x, f in with_fam])
+            s["spark_models_ratio"] = s["spark_models"] / models["detail"]["models_seconds"]
         if with_bare:
             s["ratio_spark_bare_whole"] = median([x["wall_s"] / b["wall_s"] for x, b in with_bare])
             s["ratio_spark_bare_linkage"] = median([
@@ -759,21 +768,23 @@ def markdown(results: list[dict[str, Any]]) -> str:
 
 def spark_tables(table: Any) -> list[str]:
     """The ``spark`` stage's rows (only when a result has them: older results.json render as before)."""
-    lines = table("Spark backend: `famlink link --backend spark --no-models` (the job's [spark]; none: local[*]), seconds (median of repeats)", [
+    lines = table("Spark backend: `famlink link --backend spark` (the job's [spark]; none: local[*]), seconds (median of repeats)", [
         ("famlink link --backend spark", "spark_status", "n"),
-        ("ingest (DuckDB, as above)", "spark_ingest", "s"),
+        ("ingest: read (DuckDB) + standardise (Spark)", "spark_ingest", "s"),
         ("export: source_records → Parquet", "spark_export", "s"),
         ("spark_start: Spark session (JVM start)", "spark_spark_start", "s"),
         ("train on Spark (register inputs + u/λ/EM)", "spark_train", "s"),
         ("predict on Spark (+ write record_links)", "spark_predict", "s"),
-        ("cluster_components: connected components on Spark", "spark_cluster_components", "s"),
-        ("cluster in DuckDB (cannot-links, persons)", "spark_cluster", "s"),
+        ("cluster on Spark (components, cannot-links, ids, persons, + load)", "spark_cluster_on_spark", "s"),
         ("**Spark linkage** (export … cluster)", "spark_link", "s"),
+        ("models stage on Spark (+ Parquet round trip)", "spark_models", "s"),
         ("**famlink link process, Spark** (whole, incl. ingest, start-up)", "spark_wall", "s"),
         ("… of which waiting for the JVM to exit", "spark_jvm_exit", "s"),
         ("CPU s: whole process, python + JVM", "spark_cpu", "s"),
         ("**ratio Spark / DuckDB famlink, linkage-only**", "ratio_spark_famlink_linkage", "x"),
-        ("**ratio Spark / DuckDB famlink, whole process**", "ratio_spark_famlink_whole", "x"),
+        ("ratio Spark / DuckDB, models stage", "spark_models_ratio", "x"),
+        ("**ratio Spark / DuckDB, whole job** (famlink link + models processes)", "ratio_spark_duckdb_job", "x"),
+        ("ratio Spark / DuckDB famlink link process (--no-models)", "ratio_spark_famlink_whole", "x"),
         ("ratio Spark / bare Splink, linkage-only", "ratio_spark_bare_linkage", "x"),
         ("ratio Spark / bare Splink, whole process", "ratio_spark_bare_whole", "x"),
     ])
@@ -789,7 +800,8 @@ def spark_tables(table: Any) -> list[str]:
         ("… during train", "sparkphase:train", "n"),
         ("… during predict", "sparkphase:predict", "n"),
         ("… during cluster_components", "sparkphase:cluster_components", "n"),
-        ("… during cluster (DuckDB; the JVM is idle, not yet exited)", "sparkphase:cluster", "n"),
+        ("… during cluster (Spark)", "sparkphase:cluster", "n"),
+        ("… during models (Spark)", "sparkphase:models", "n"),
         ("DuckDB famlink link, for comparison", "famlink_peak_rss", "mb"),
     ])
     lines += table("Spark backend: accuracy against the generator's truth", [

@@ -56,7 +56,7 @@ _DATE_TYPES = ("DATE", "TIMESTAMP")
 
 
 @dataclass(frozen=True)
-class _Extract:
+class Extract:
     """One extract being ingested: its spec, header and temporary raw table."""
 
     number: int
@@ -100,31 +100,48 @@ def ingest(con: duckdb.DuckDBPyConnection, job: Job) -> IngestReport:
         rows read differ from rows used plus rows quarantined for some file.
     """
     started = time.perf_counter()
-    extracts = _check_headers(con, job)
+    extracts = check_headers(con, job)
     report = IngestReport()
     try:
         _setup(con, job)
+        create_stage_tables(con)
         for extract in extracts:
-            rows = _load(con, extract)
-            con.execute("INSERT INTO _fl_files VALUES ($1, $2, $3, $4, $5)",
-                        [extract.source.name, extract.spec.kind, extract.spec.path_text,
-                         extract.number, rows])
-            _stage(con, extract)
-            report.files.append(FileReport(
-                source=extract.source.name, kind=extract.spec.kind,
-                file=extract.spec.path_text, path=str(extract.spec.path),
-                format=extract.spec.format, sha256=_sha256(extract.spec.path), rows_read=rows,
-            ))
-        _standardise_people(con, job)
-        _relationships_and_events(con)
-        _quarantine(con, extracts)
-        _nulled_values(con)
-        _unmapped_codes(con)
+            read_extract(con, extract, report)
+            stage(con, extract, *line_numbers(con, extract))
+        standardise(con, job)
+        quarantine(con, extracts)
         reconcile(con, report, "_fl_files")
     finally:
-        _drop_temporary(con)
+        drop_temporary(con)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def standardise(con: Any, job: Job) -> None:
+    """Steps 4 and 5 after staging: ``source_records``, ``relationships``, ``events``,
+    ``nulled_values``, ``unmapped_codes`` and the quarantined rows' reasons (``_fl_q``).
+
+    Set work only, over the staging and lookup tables: ``con`` is DuckDB's connection or
+    the Spark backend's stand-in for it (:mod:`linkage.spark_sql`), which runs the same SQL.
+    """
+    _standardise_people(con, job)
+    _relationships_and_events(con)
+    _quarantine_reasons(con)
+    _nulled_values(con)
+    _unmapped_codes(con)
+
+
+def read_extract(con: duckdb.DuckDBPyConnection, extract: Extract, report: IngestReport) -> None:
+    """Read one extract into its raw table and note it in ``_fl_files`` and ``report``."""
+    rows = _load(con, extract)
+    con.execute("INSERT INTO _fl_files VALUES ($1, $2, $3, $4, $5)",
+                [extract.source.name, extract.spec.kind, extract.spec.path_text,
+                 extract.number, rows])
+    report.files.append(FileReport(
+        source=extract.source.name, kind=extract.spec.kind,
+        file=extract.spec.path_text, path=str(extract.spec.path),
+        format=extract.spec.format, sha256=_sha256(extract.spec.path), rows_read=rows,
+    ))
 
 
 # --- 1. headers -------------------------------------------------------------------------------
@@ -167,8 +184,8 @@ def read_columns(con: duckdb.DuckDBPyConnection, spec: FileSpec) -> dict[str, st
     return dict.fromkeys(names, "VARCHAR")
 
 
-def _check_headers(con: duckdb.DuckDBPyConnection, job: Job) -> list[_Extract]:
-    extracts: list[_Extract] = []
+def check_headers(con: duckdb.DuckDBPyConnection, job: Job) -> list[Extract]:
+    extracts: list[Extract] = []
     for source in job.sources:
         for spec in source.files():
             types = read_columns(con, spec)
@@ -186,14 +203,14 @@ def _check_headers(con: duckdb.DuckDBPyConnection, job: Job) -> list[_Extract]:
                         f"{column!r} is not in {spec.path_text}",
                         file=str(job.path), hint=hint,
                     )
-            extracts.append(_Extract(len(extracts) + 1, source, spec, tuple(types), types))
+            extracts.append(Extract(len(extracts) + 1, source, spec, tuple(types), types))
     return extracts
 
 
 # --- 2. loading -------------------------------------------------------------------------------
 
 
-def _load(con: duckdb.DuckDBPyConnection, extract: _Extract) -> int:
+def _load(con: duckdb.DuckDBPyConnection, extract: Extract) -> int:
     """Load the extract into its raw temporary table (all columns as read); return rows."""
     spec = extract.spec
     try:
@@ -282,6 +299,10 @@ def _setup(con: duckdb.DuckDBPyConnection, job: Job) -> None:
              for name, mapping in f.codes.items() for code, value in mapping.items()]
     if codes:
         con.executemany("INSERT INTO _fl_codes VALUES ($1, $2, $3, $4, $5)", codes)
+
+
+def create_stage_tables(con: Any) -> None:
+    """The empty staging tables ``_fl_stage_<kind>`` (on DuckDB or the Spark stand-in)."""
     for kind in FILE_KINDS:
         cols = ", ".join(f"{q(n)} {t}" for n, t in _stage_columns(kind))
         con.execute(
@@ -291,8 +312,12 @@ def _setup(con: duckdb.DuckDBPyConnection, job: Job) -> None:
         )
 
 
-def _stage(con: duckdb.DuckDBPyConnection, extract: _Extract) -> None:
-    """Map one extract's columns onto canonical fields into ``_fl_stage_<kind>``."""
+def stage(con: Any, extract: Extract, line: str, join: str, ord_expr: str = "r.rowid") -> None:
+    """Map one extract's columns onto canonical fields into ``_fl_stage_<kind>``.
+
+    ``line`` (with ``join``, see :func:`line_numbers`) and ``ord_expr`` are SQL for each raw
+    row's line in the file and position in the raw table: on the Spark backend the raw
+    table arrives with both as columns (``r.line_number``, ``r.ord``)."""
     spec = extract.spec
     exprs = []
     for name, _type in _stage_columns(spec.kind):
@@ -310,10 +335,9 @@ def _stage(con: duckdb.DuckDBPyConnection, extract: _Extract) -> None:
             columns = spec.columns.get(name)
             exprs.append("NULL" if columns is None
                          else std.joined([extract.col(c) for c in columns]))
-    line, join = _line_numbers(con, extract)
     sql = (
         f"INSERT INTO {q(f'_fl_stage_{spec.kind}')} "  # noqa: S608 - identifiers quoted
-        f"SELECT $source, $kind, $file, $file_no, r.rowid, {line}, {', '.join(exprs)} "
+        f"SELECT $source, $kind, $file, $file_no, {ord_expr}, {line}, {', '.join(exprs)} "
         f"FROM {extract.raw_table} r {join}"
     )
     params: dict[str, Any] = {"source": extract.source.name, "kind": spec.kind,
@@ -323,7 +347,7 @@ def _stage(con: duckdb.DuckDBPyConnection, extract: _Extract) -> None:
     con.execute(sql, params)
 
 
-def _line_numbers(con: duckdb.DuckDBPyConnection, extract: _Extract) -> tuple[str, str]:
+def line_numbers(con: duckdb.DuckDBPyConnection, extract: Extract) -> tuple[str, str]:
     """SQL for each raw row's line in the file (header = line 1), and a join if needed.
 
     Parquet has no lines: the 1-based row position is used. For CSV the line is 2 + the row's
@@ -399,7 +423,7 @@ def _code_join(alias: str, table_alias: str, kind: str, name: str, raw: str) -> 
             f"AND {alias}.code = lower({raw})")
 
 
-def _standardise_people(con: duckdb.DuckDBPyConnection, job: Job) -> None:
+def _standardise_people(con: Any, job: Job) -> None:
     """``_fl_people``: every people row, standardised, with its quarantine reason (if any);
     then ``source_records`` from the rows used."""
     # names repeat: clean each distinct spelling once, then join
@@ -513,7 +537,7 @@ def _standardise_people(con: duckdb.DuckDBPyConnection, job: Job) -> None:
     con.execute("DROP TABLE _fl_names")
 
 
-def _relationships_and_events(con: duckdb.DuckDBPyConnection) -> None:
+def _relationships_and_events(con: Any) -> None:
     rel_value = std.map_code("s.relationship", "crel.value", RELATIONSHIPS)
     type_value = std.map_code("s.event_type", "ctype.value", EVENT_TYPES)
     role_value = std.map_code("s.role", "crole.value", ROLES)
@@ -630,7 +654,8 @@ def _relationships_and_events(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, extracts: list[_Extract]) -> None:
+def _quarantine_reasons(con: Any) -> None:
+    """``_fl_q``: every row not used, with the position of its raw row and the reason."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _fl_q AS
@@ -644,6 +669,10 @@ def _quarantine(con: duckdb.DuckDBPyConnection, extracts: list[_Extract]) -> Non
         FROM _fl_events WHERE reason IS NOT NULL
         """
     )
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, extracts: list[Extract]) -> None:
+    """``quarantine``: each row of ``_fl_q`` with the row as read, from the raw tables."""
     con.execute("CREATE OR REPLACE TEMP TABLE _fl_q_raw (file_no INTEGER, ord BIGINT, "
                 "raw_row JSON)")
     with_rows = {row[0] for row in con.execute("SELECT DISTINCT file_no FROM _fl_q").fetchall()}
@@ -669,7 +698,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, extracts: list[_Extract]) -> Non
     )
 
 
-def _nulled_values(con: duckdb.DuckDBPyConnection) -> None:
+def _nulled_values(con: Any) -> None:
     def people(name: str, reason: str, raw: str, condition: str) -> str:
         return (f"SELECT source, file_kind, file, line_number, record_id, '{name}' AS field, "  # noqa: S608
                 f"{reason} AS reason, {raw} AS raw_value FROM _fl_people "
@@ -703,7 +732,7 @@ def _nulled_values(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _unmapped_codes(con: duckdb.DuckDBPyConnection) -> None:
+def _unmapped_codes(con: Any) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TABLE unmapped_codes AS
@@ -738,7 +767,7 @@ def _temporary_tables(con: duckdb.DuckDBPyConnection) -> Iterator[str]:
         yield name
 
 
-def _drop_temporary(con: duckdb.DuckDBPyConnection) -> None:
+def drop_temporary(con: duckdb.DuckDBPyConnection) -> None:
     for name in list(_temporary_tables(con)):
         con.execute(f"DROP TABLE IF EXISTS temp.{q(name)}")
 

@@ -104,6 +104,10 @@ def run_link(
     model_path = Path(model) if model else job.linkage.model
     if model_path is not None and not Path(model_path).exists():
         raise FamlinkError("saved model not found", file=str(model_path))
+    if model_path is not None and job.linkage.backend == "spark":
+        from linkage.spark_backend import load_spark_model
+
+        load_spark_model(Path(model_path))  # a DuckDB model is refused now, not after ingest
     timings: dict[str, float] = {}
     with private_files():
         database = prepare_output_dir(out)
@@ -151,14 +155,19 @@ def _stages(
 ) -> RunSummary:
     t0 = time.perf_counter()
     stages = 3 if with_models else 2
-    progress(f"[1/{stages}] Reading and standardising {len(job.sources)} sources …")
-    report = ingest(con, job)
+    on = f" on Spark ({job.spark.master})" if job.linkage.backend == "spark" else ""
+    progress(f"[1/{stages}] Reading and standardising {len(job.sources)} sources{on} …")
+    if job.linkage.backend == "spark":
+        from linkage.spark_ingest import WORK_DIR_NAME, ingest_on_spark
+
+        report = ingest_on_spark(con, job, settings=job.spark, work_dir=out / WORK_DIR_NAME)
+    else:
+        report = ingest(con, job)
     timings["ingest"] = time.perf_counter() - t0
     progress(f"      done in {timings['ingest']:.1f}s")
 
     t0 = time.perf_counter()
     action = "scoring with the saved model" if model_path else "training the model (unsupervised)"
-    on = f" on Spark ({job.spark.master})" if job.linkage.backend == "spark" else ""
     progress(f"[2/{stages}] Linking records with Splink{on}: {action}, predicting, clustering …")
     result = link_records(
         con,

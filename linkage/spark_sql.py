@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import sqlglot
 from sqlglot import exp
-from sqlglot.dialects.spark import Spark
+
+from linkage.spark_dialect import SparkSQL, to_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -34,72 +34,6 @@ Columns = list[tuple[str, str]]
 
 
 _SET_VARIABLE = re.compile(r"SET\s+VARIABLE\s+(\w+)\s*=\s*(.+)", re.IGNORECASE | re.DOTALL)
-
-
-class _SparkSQL(Spark):  # type: ignore[misc]
-    """Spark SQL as sqlglot writes it, with the functions Spark names differently."""
-
-    class Generator(Spark.Generator):  # type: ignore[misc,valid-type]
-        TRANSFORMS = {
-            **Spark.Generator.TRANSFORMS,
-            # DuckDB's list_has_any: sqlglot writes `a && b`, which Spark does not parse
-            exp.ArrayOverlaps: lambda self, e: self.func("ARRAYS_OVERLAP", e.this, e.expression),
-            # DuckDB's jaro_winkler_similarity: Splink's similarity jar registers it on the
-            # session as jaro_winkler (as Splink's own comparisons call it on Spark)
-            exp.JarowinklerSimilarity: lambda self, e: self.func("JARO_WINKLER", e.this, e.expression),
-        }
-
-
-_COMPARISONS = (exp.LT, exp.LTE, exp.GT, exp.GTE, exp.EQ, exp.NEQ)
-
-
-def _literal(value: Any) -> exp.Expression:
-    """A session variable's value as a SQL literal."""
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, date):
-        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
-    if isinstance(value, int | float):
-        return exp.Literal.number(value)
-    if isinstance(value, list | tuple):
-        return exp.Array(expressions=[_literal(v) for v in value])
-    return exp.Literal.string(str(value))
-
-
-def _to_spark(statement: exp.Expression, variables: dict[str, Any]) -> str:
-    """One parsed DuckDB statement as Spark SQL."""
-
-    def rewrite(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Anonymous) and node.name.lower() == "getvariable":
-            name = node.expressions[0].name
-            if name not in variables:
-                raise KeyError(f"session variable {name!r} is not set")
-            return _literal(variables[name])
-        if isinstance(node, exp.Tuple) and isinstance(node.parent, (exp.Func, *_COMPARISONS)):
-            # a sort key, arg_min(x, (a, b)), or a row comparison, (a, b) < (c, d): Spark
-            # compares structs field by field, as DuckDB compares row values
-            return exp.Struct(expressions=node.expressions)
-        if isinstance(node, exp.Anonymous) and node.name.lower() == "to_months":
-            months = node.expressions[0].transform(rewrite)
-            if isinstance(months, exp.Literal):
-                return exp.Interval(this=exp.Literal.string(months.this), unit=exp.var("MONTH"))
-            return exp.Anonymous(this="make_ym_interval", expressions=[exp.Literal.number(0), months])
-        return node
-
-    tree = statement.transform(rewrite)
-
-    def in_list(node: exp.Expression) -> exp.Expression:
-        # x IN (SELECT unnest([...])) -> x IN (...)
-        query = node.args.get("query") if isinstance(node, exp.In) else None
-        inner = query.this if isinstance(query, exp.Subquery) else query
-        if isinstance(inner, exp.Select) and len(inner.expressions) == 1 and not inner.args.get("from_"):
-            only = inner.expressions[0]
-            if isinstance(only, exp.Explode | exp.Unnest) and isinstance(only.this, exp.Array):
-                return exp.In(this=node.this, expressions=list(only.this.expressions))
-        return node
-
-    tree = tree.transform(in_list)
-    return tree.sql(dialect=_SparkSQL)
 
 
 class SparkSQLConnection:
@@ -116,18 +50,19 @@ class SparkSQLConnection:
         self._rows: list[tuple] = []
 
     # -- the DuckDB connection API ------------------------------------------------------
-    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> SparkSQLConnection:
+    def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] | None = None) -> SparkSQLConnection:
         variable = _SET_VARIABLE.fullmatch(sql.strip().rstrip(";"))
         if variable:  # SET VARIABLE name = ?[::TYPE]: kept here, substituted as a literal
             name, value = variable.groups()
             self.variables[name] = (
-                list(parameters or [None])[0] if value.startswith("?") else sqlglot.parse_one(value).to_py()
+                list(parameters or [None])[0] if value.startswith("?") and not isinstance(parameters, dict)
+                else sqlglot.parse_one(value).to_py()
             )
             self._rows = []
             return self
         for statement in sqlglot.parse(sql, read="duckdb"):
             if isinstance(statement, exp.Expression):
-                self._run(statement, list(parameters or []))
+                self._run(statement, parameters if isinstance(parameters, dict) else list(parameters or []))
         return self
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> SparkSQLConnection:
@@ -180,10 +115,8 @@ class SparkSQLConnection:
             frame.unpersist()
 
     # -- statements ---------------------------------------------------------------------
-    def _run(self, statement: exp.Expression, parameters: list[Any]) -> None:
+    def _run(self, statement: exp.Expression, parameters: list[Any] | dict[str, Any]) -> None:
         self._rows = []
-        if parameters:
-            raise NotImplementedError("parameters are supported in SET VARIABLE only")
         if isinstance(statement, exp.Drop):
             for table in statement.args.get("tables") or [statement.this]:
                 self.drop(table.name)
@@ -193,30 +126,31 @@ class SparkSQLConnection:
             query = statement.expression
             if isinstance(target, exp.Schema):  # CREATE TABLE t(col TYPE, …): empty
                 columns = ", ".join(
-                    f"CAST(NULL AS {c.args['kind'].sql(dialect=_SparkSQL)}) AS {c.name}"
+                    f"CAST(NULL AS {c.args['kind'].sql(dialect=SparkSQL)}) AS {c.name}"
                     for c in target.expressions
                 )
                 frame = self.spark.sql(f"SELECT {columns}").limit(0)
                 self._store(target.this.name, frame)
                 return
-            self._store(target.name, self._query(query))
+            self._store(target.name, self._query(query, parameters))
             return
         if isinstance(statement, exp.Insert):
             name = statement.this.name
             existing = self._frames[name]
             # by position, as INSERT INTO … SELECT does, in the table's column types
-            added = self._query(statement.expression).toDF(*existing.columns)
+            added = self._query(statement.expression, parameters).toDF(*existing.columns)
             aligned = added.select(*[added[f.name].cast(f.dataType) for f in existing.schema.fields])
             self._store(name, existing.unionByName(aligned))
             return
-        self._rows = [tuple(row) for row in self._query(statement).collect()]
+        self._rows = [tuple(row) for row in self._query(statement, parameters).collect()]
 
-    def _query(self, query: exp.Expression) -> DataFrame:
-        sql = _to_spark(query, self.variables)
+    def _query(self, query: exp.Expression, parameters: list[Any] | dict[str, Any] | None = None) -> DataFrame:
+        sql = to_spark(query, self.variables, parameters)
         try:
             frame = self.spark.sql(sql)
         except Exception as err:  # Spark's error names the position in this SQL
-            raise RuntimeError(f"Spark could not run famlink's SQL:\n{sql}\n{err!r}"[:6000]) from err
+            reason = err.getMessage() if hasattr(err, "getMessage") else repr(err)  # pyspark's own
+            raise RuntimeError(f"Spark could not run famlink's SQL: {reason}"[:3000] + f"\n{sql}"[:6000]) from err
         # a bare NULL column has no type in Spark; DuckDB would call it a string
         from pyspark.sql.types import NullType, StringType
 
@@ -245,7 +179,7 @@ class SparkSQLConnection:
 
 
 def _spark_type(duckdb_type: str) -> str:
-    return exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect=_SparkSQL)
+    return exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect=SparkSQL)
 
 
 def create_table(con: Any, name: str, columns: Columns, rows: Sequence[Sequence[Any]]) -> None:
@@ -285,7 +219,7 @@ def duckdb_schema_of(
 
 def load_into_duckdb(
     con: duckdb.DuckDBPyConnection, engine: SparkSQLConnection, table: str, columns: Columns,
-    folder: str, *, order_by: str | None = None,
+    folder: str, *, order_by: str | None = None, temporary: bool = False,
 ) -> None:
     """Write the stand-in's ``table`` to Parquet in ``folder`` and load it into ``con`` with
     ``columns``' DuckDB types (and, if given, DuckDB's ``order_by``: a Spark table has no
@@ -295,5 +229,6 @@ def load_into_duckdb(
     select = ", ".join(f'CAST("{n}" AS {t}) AS "{n}"' for n, t in columns)
     order = f" ORDER BY {order_by}" if order_by else ""
     con.execute(
-        f"CREATE OR REPLACE TABLE \"{table}\" AS SELECT {select} FROM read_parquet('{pattern}'){order}"  # noqa: S608 - names from our own schema
+        f"CREATE OR REPLACE {'TEMP ' if temporary else ''}TABLE \"{table}\" AS "  # noqa: S608 - names from our own schema
+        f"SELECT {select} FROM read_parquet('{pattern}'){order}"
     )

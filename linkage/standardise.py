@@ -191,7 +191,7 @@ def nhs_number(digits_col: str) -> str:
     n = digits_col
 
     def d(i: int) -> str:
-        return f"CAST(substr({n}, {i}, 1) AS INTEGER)"
+        return f"TRY_CAST(substr({n}, {i}, 1) AS INTEGER)"  # guarded; TRY_ for Spark's ANSI casts
 
     weighted = " + ".join(f"{11 - i} * {d(i)}" for i in range(1, 10))
     check = f"(11 - (({weighted}) % 11))"
