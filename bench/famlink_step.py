@@ -47,6 +47,22 @@ def _wrap(module: Any, name: str, before: str | None, after: str | None) -> None
     setattr(module, name, wrapper)
 
 
+def _wrap_linkage_session(spark_backend: Any) -> None:
+    original = spark_backend.build_session
+
+    @functools.wraps(original)
+    def build_session(*args: Any, **kwargs: Any) -> Any:
+        in_linkage = METER._phase == "export"  # noqa: SLF001 - this script's own meter
+        if in_linkage:
+            METER.mark("spark_start")
+        session = original(*args, **kwargs)
+        if in_linkage:
+            METER.mark("train")
+        return session
+
+    spark_backend.build_session = build_session
+
+
 class _DuckdbWithSettings:
     """Stands in for the ``duckdb`` module inside ``linkage.pipeline`` only: ``connect`` applies
     the given settings, everything else is duckdb's own."""
@@ -102,7 +118,9 @@ def main() -> int:
         # rest of the clustering on Spark, loading its tables into DuckDB and stopping the
         # Spark session.
         _wrap(pipeline, "link_records", "export", "finish")
-        _wrap(spark_backend, "build_session", "spark_start", "train")
+        # Ingest and the models stage start Spark sessions of their own: only linkage's
+        # (started in its "export" phase) is its own phase, the others stay in theirs.
+        _wrap_linkage_session(spark_backend)
         _wrap(spark_backend, "spark_components", "cluster_components", None)
     else:
         _wrap(pipeline, "link_records", "train", "finish")

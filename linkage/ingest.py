@@ -4,7 +4,9 @@
 ``unmapped_codes``, ``reconciliation``, ``relationships`` and ``events`` (``docs/tables.md``)
 and returns an :class:`IngestReport`. All the work is set-based DuckDB SQL; Python only loops
 over files. Nothing is lost: a row is used or quarantined with its reason, a bad value is
-nulled and counted, and the counts are reconciled before returning.
+nulled and counted, and the counts are reconciled before returning. (On the Spark backend,
+:mod:`linkage.spark_ingest` reads the extracts the same way and runs steps 3 and 4 on
+Spark, from this module's SQL.)
 
 Order of work:
 
@@ -103,7 +105,7 @@ def ingest(con: duckdb.DuckDBPyConnection, job: Job) -> IngestReport:
     extracts = check_headers(con, job)
     report = IngestReport()
     try:
-        _setup(con, job)
+        setup_lookups(con, job)
         create_stage_tables(con)
         for extract in extracts:
             read_extract(con, extract, report)
@@ -284,7 +286,9 @@ def _stage_columns(kind: str) -> list[tuple[str, str]]:
     return cols
 
 
-def _setup(con: duckdb.DuckDBPyConnection, job: Job) -> None:
+def setup_lookups(con: duckdb.DuckDBPyConnection, job: Job) -> None:
+    """``_fl_nicknames``, ``_fl_files`` (filled as extracts are read), ``_fl_sources`` and
+    ``_fl_codes``: the lookups the staging and standardisation SQL joins."""
     std.load_nicknames(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _fl_files (source VARCHAR, file_kind VARCHAR, "
                 "file VARCHAR, file_no INTEGER, rows_read BIGINT)")

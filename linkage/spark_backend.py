@@ -332,6 +332,29 @@ def cluster_on_spark(
     return clustered
 
 
+def spark_failure(stage: str, err: BaseException, hint: str | None = None) -> FamlinkError:
+    """A failure inside Spark (out of memory, a lost executor, …) as a short message, with
+    where to look: the first line of Spark's own error, never its stack trace."""
+    first = (_spark_message(err).strip().splitlines() or [type(err).__name__])[0][:300]
+    return FamlinkError(
+        f"the {stage} stage failed on Spark: {first}",
+        hint=hint or "see [spark] in docs/jobfile.md for memory and partitions, or run the job "
+                     "with --backend duckdb",
+    )
+
+
+def _spark_message(err: BaseException) -> str:
+    """pyspark's message for ``err`` without asking the JVM, which may be gone by now (its
+    ``getMessage`` and even ``str`` call into it): the text pyspark kept, else str."""
+    for kept in (getattr(err, "famlink_spark_message", None), getattr(err, "_desc", None)):
+        if isinstance(kept, str) and kept.strip():  # ours, or pyspark's CapturedException's
+            return kept
+    try:
+        return str(err) or type(err).__name__
+    except Exception:  # noqa: BLE001 - a message must never become a second failure
+        return type(err).__name__
+
+
 @contextmanager
 def spark_session(settings: SparkSettings, *, work_dir: Path, checkpoint_dir: str) -> Iterator[SparkSession]:
     """The job's Spark session (:func:`build_session`), ended afterwards — with the JVM,
@@ -341,11 +364,26 @@ def spark_session(settings: SparkSettings, *, work_dir: Path, checkpoint_dir: st
     spark = build_session(settings, work_dir=work_dir, checkpoint_dir=checkpoint_dir)
     try:
         yield spark
+    except Exception as err:
+        _remember_message(err)  # while the JVM that knows it is still there
+        raise
     finally:
         spark.catalog.clearCache()
         spark.stop()
         if own_jvm:
             _stop_jvm()
+
+
+def _remember_message(err: BaseException) -> None:
+    """Keep Spark's own message on ``err`` (``famlink_spark_message``) for :func:`spark_failure`:
+    a Py4JJavaError has it only in the JVM, and that JVM is stopped before the error is shown."""
+    java = getattr(err, "java_exception", None)
+    try:
+        text = java.getMessage() if java is not None else _spark_message(err)
+    except Exception:  # noqa: BLE001 - a message must never become a second failure
+        return
+    if text:
+        err.famlink_spark_message = text  # type: ignore[attr-defined]
 
 
 def _jvm_running() -> bool:
@@ -445,6 +483,10 @@ def predict_spark(
             clustered = cluster_on_spark(con, spark, db_api, match_threshold=match_threshold,
                                          folder=work / "clustering")
             timings["cluster_on_spark"] = time.perf_counter() - t0
+    except FamlinkError:
+        raise
+    except Exception as err:  # Spark's own failures (memory, a lost executor): said plainly
+        raise spark_failure("linkage", err) from err
     finally:
         if spark_checkpoints and spark_checkpoints.startswith(("file:", "/")):
             shutil.rmtree(spark_checkpoints.removeprefix("file:"), ignore_errors=True)

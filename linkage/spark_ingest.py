@@ -51,7 +51,7 @@ def ingest_on_spark(
     con: duckdb.DuckDBPyConnection, job: Job, *, settings: SparkSettings, work_dir: Path,
 ) -> IngestReport:
     """:func:`linkage.ingest.ingest` with the standardisation on Spark: the same tables."""
-    from linkage.spark_backend import spark_session
+    from linkage.spark_backend import spark_failure, spark_session
 
     started = time.perf_counter()
     extracts = reading.check_headers(con, job)
@@ -59,7 +59,7 @@ def ingest_on_spark(
     shutil.rmtree(work_dir, ignore_errors=True)
     (work_dir / "in").mkdir(parents=True)
     try:
-        reading._setup(con, job)  # noqa: SLF001 - the same module's steps, split by engine
+        reading.setup_lookups(con, job)
         inputs: dict[str, Columns] = {}
         for extract in extracts:
             reading.read_extract(con, extract, report)
@@ -82,6 +82,10 @@ def ingest_on_spark(
     except UnsupportedOnSpark as err:
         raise FamlinkError(f"this job cannot be standardised on Spark: {err}",
                            file=str(job.path), hint="run it with --backend duckdb") from err
+    except FamlinkError:
+        raise
+    except Exception as err:  # Spark's own failures (memory, a lost executor): said plainly
+        raise spark_failure("ingest", err) from err
     finally:
         reading.drop_temporary(con)
         shutil.rmtree(work_dir, ignore_errors=True)

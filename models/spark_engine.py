@@ -47,7 +47,7 @@ def build_models_on_spark(
     """Build the models tables on Spark from linkage's tables in ``con`` and write them
     into ``con``, as :func:`models.build.build_models` does on DuckDB (same tables, same
     column types, ``models_run`` last)."""
-    from linkage.spark_backend import spark_session
+    from linkage.spark_backend import spark_failure, spark_session
     from models import build
 
     build.check_linkage_tables(con)
@@ -78,9 +78,8 @@ def build_models_on_spark(
     except FamlinkError:
         raise
     except Exception as err:  # Spark's own failures (memory, a lost executor): said plainly
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
-        raise FamlinkError(
-            f"the models stage failed on Spark: {first}",
+        raise spark_failure(
+            "models", err,
             hint="linkage's tables are written; `famlink link JOB --out DIR --backend duckdb` "
             "builds the models on DuckDB, or see [spark] in docs/jobfile.md for memory",
         ) from err

@@ -1,11 +1,15 @@
-"""The linkage stage with Splink on Spark (``--backend spark``) against the DuckDB backend.
+"""The job on Spark (``--backend spark``) against the DuckDB backend.
 
-The committed sample is linked twice, once per backend. The two agree on everything but
-the u probabilities: Splink samples record pairs for u by hashing record ids, and DuckDB's
-``hash()`` and Spark's ``hash()`` are different functions, so the two backends estimate u
-from different (equally random, each deterministic) samples. λ and every m come out the
-same, blocking finds the same candidate pairs, and the persons differ by at most a record
-or two near the threshold; the bounds below are asserted, not just printed.
+Each stage's tables are compared with DuckDB's from the same inputs: ingest (the sample,
+the quarantine fixture and values chosen to trip a translation), the clustering into
+persons (with a reviewer's cannot-link and ids carried forward) and the models stage, all
+identical row for row. The committed sample is also run whole on both backends. The two
+agree on everything but the u probabilities: Splink samples record pairs for u by hashing
+record ids, and DuckDB's ``hash()`` and Spark's ``hash()`` are different functions, so the
+two backends estimate u from different (equally random, each deterministic) samples. λ and
+every m come out the same, blocking finds the same candidate pairs, and the persons differ
+by at most a record or two near the threshold; the bounds below are asserted, not just
+printed.
 
 Tests marked ``spark`` need pyspark and Java. In CI (the ``CI`` environment variable set)
 they fail when either is missing; elsewhere they are skipped with the reason.
@@ -587,3 +591,22 @@ def test_ingest_on_spark_writes_the_same_tables_as_on_duckdb(which: str, tmp_pat
         assert dob["T3"] is None  # 3 march 68 is 2068: after the reference date, nulled
         assert records["T2"][columns.index("surname_clean")] == "jose aerwyn"
         assert records["T3"][columns.index("first_name_clean")] == "lukasz"
+
+
+@pytest.mark.spark
+def test_a_failure_inside_spark_is_a_short_message_not_a_traceback(tmp_path: Path) -> None:
+    """Spark's own failures (here: results larger than the driver will take back, as an
+    undersized cluster would refuse them) reach the data officer as famlink's one-line
+    message with a hint, and the run is recorded as failed."""
+    _require_spark()
+    job = _job_with(tmp_path, '[spark.conf]\n"spark.driver.maxResultSize" = "1k"')
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["link", str(job), "--out", str(out), "--backend", "spark"])
+    assert result.exit_code == 1, result.output
+    assert "failed on Spark" in result.output and "hint:" in result.output, result.output
+    assert "Traceback" not in result.output and "at org.apache" not in result.output
+    con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+    finally:
+        con.close()
