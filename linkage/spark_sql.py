@@ -101,11 +101,7 @@ class SparkSQLConnection:
 
     def create_table(self, name: str, columns: Columns, rows: Iterable[Sequence[Any]]) -> None:
         """A table of rows computed in Python (a handful: e.g. the rebuilt clusters' ids)."""
-        from pyspark.sql.types import StructField, StructType
-
-        types = {n: self.spark.sql(f"SELECT CAST(NULL AS {_spark_type(t)}) AS x").schema[0].dataType
-                 for n, t in columns}
-        schema = StructType([StructField(n, types[n]) for n, _ in columns])
+        schema = ", ".join(f"`{n}` {_spark_type(t)}" for n, t in columns)  # Spark's DDL
         self._store(name, self.spark.createDataFrame([tuple(r) for r in rows], schema=schema))
 
     def drop(self, name: str) -> None:
