@@ -43,7 +43,7 @@ from linkage.link import (
     cluster_persons,
     write_record_links,
 )
-from linkage.spark_sql import SparkSQLConnection, describe, duckdb_schema_of, load_into_duckdb
+from linkage.spark_sql import SparkSQLConnection, duckdb_schema_of, load_into_duckdb, to_parquet
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -313,13 +313,13 @@ def cluster_on_spark(
     go from ``con`` to Spark as Parquet (``record_links`` as DuckDB rounded it, so both
     engines cluster the very same links); ``person_records``, ``persons`` and
     ``person_changes`` come back into ``con`` with a DuckDB run's column types and order."""
-    inputs = describe(con, CLUSTERING_INPUTS)
     engine = SparkSQLConnection(spark)
     (folder / "in").mkdir(parents=True, exist_ok=True)
+    inputs = {}
     for table in CLUSTERING_INPUTS:
-        path = str(folder / "in" / f"{table}.parquet")
-        con.execute(f"COPY \"{table}\" TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
-        engine.register(table, spark.read.parquet(path))
+        path = folder / "in" / f"{table}.parquet"
+        inputs[table] = to_parquet(con, table, path)
+        engine.register(table, spark.read.parquet(str(path)))
     components = spark_components(engine, db_api, match_threshold=match_threshold)
     clustered = cluster_persons(engine, match_threshold=match_threshold, components=components)
     schema = duckdb_schema_of(

@@ -27,7 +27,13 @@ from linkage.errors import FamlinkError
 from linkage.jobfile import Job, SparkSettings
 from linkage.reconcile import IngestReport, reconcile
 from linkage.spark_dialect import UnsupportedOnSpark
-from linkage.spark_sql import Columns, SparkSQLConnection, duckdb_schema_of, load_into_duckdb
+from linkage.spark_sql import (
+    Columns,
+    SparkSQLConnection,
+    duckdb_schema_of,
+    load_into_duckdb,
+    to_parquet,
+)
 
 #: working folder inside the output folder; it holds personal data and is removed
 WORK_DIR_NAME = "spark-ingest-work"
@@ -65,7 +71,7 @@ def ingest_on_spark(
             reading.read_extract(con, extract, report)
             inputs[extract.raw_table.strip('"')] = _export_raw(con, extract, work_dir)
         for table in LOOKUPS:
-            inputs[table] = _export(con, f"SELECT * FROM {table}", _parquet(work_dir, table))  # noqa: S608
+            inputs[table] = to_parquet(con, table, _parquet(work_dir, table))
         schema = duckdb_schema_of(
             inputs, lambda empty: _standardise(empty, job, extracts), list(OUTPUTS))
         checkpoints = settings.checkpoint_dir or str(work_dir / "checkpoints")
@@ -102,7 +108,7 @@ def _standardise(con: object, job: Job, extracts: list[reading.Extract]) -> None
 
 
 def _parquet(work_dir: Path, table: str) -> Path:
-    # not "_fl_…": Spark's reader skips files whose names start with "_" or "."
+    # not "_fl_…" (see to_parquet)
     return work_dir / "in" / f"table{table}.parquet"
 
 
@@ -113,9 +119,4 @@ def _export_raw(con: duckdb.DuckDBPyConnection, extract: reading.Extract, work_d
     columns = ", ".join(f"r.{c}" for c in extract.internal_columns)
     select = (f"SELECT r.rowid AS ord, CAST({line} AS BIGINT) AS line_number, {columns} "  # noqa: S608
               f"FROM {extract.raw_table} r {join}")
-    return _export(con, select, _parquet(work_dir, extract.raw_table.strip('"')))
-
-
-def _export(con: duckdb.DuckDBPyConnection, select: str, path: Path) -> Columns:
-    con.execute(f"COPY ({select}) TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
-    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {select}").fetchall()]
+    return to_parquet(con, select, _parquet(work_dir, extract.raw_table.strip('"')))

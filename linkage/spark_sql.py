@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -211,6 +212,14 @@ def duckdb_schema_of(
         return describe(con, outputs)
     finally:
         con.close()
+
+
+def to_parquet(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> Columns:
+    """Write a DuckDB table or query to one Parquet file for Spark; return its columns. The
+    file name must not start with ``_`` or ``.``: Spark's reader skips such files."""
+    source = f'"{query}"' if query.isidentifier() else f"({query})"
+    con.execute(f"COPY {source} TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]  # noqa: S608 - famlink's own tables and queries
 
 
 def load_into_duckdb(

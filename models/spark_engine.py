@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from linkage.errors import FamlinkError
-from linkage.spark_sql import SparkSQLConnection, describe, duckdb_schema_of, load_into_duckdb
+from linkage.spark_sql import (
+    SparkSQLConnection,
+    describe,
+    duckdb_schema_of,
+    load_into_duckdb,
+    to_parquet,
+)
 
 if TYPE_CHECKING:
     from linkage.jobfile import SparkSettings
@@ -63,8 +69,7 @@ def build_models_on_spark(
     shutil.rmtree(work_dir, ignore_errors=True)
     (work_dir / "in").mkdir(parents=True)
     for table in build.INPUT_TABLES:
-        target = str(work_dir / "in" / f"{table}.parquet").replace("'", "''")
-        con.execute(f"COPY \"{table}\" TO '{target}' (FORMAT parquet)")
+        to_parquet(con, table, work_dir / "in" / f"{table}.parquet")
     started = time.perf_counter()
     checkpoints = settings.checkpoint_dir or str(work_dir / "checkpoints")
     try:
