@@ -221,7 +221,7 @@ def apply_experiment(name: str | None) -> None:
         return
     if name not in EXPERIMENTS:
         raise SystemExit(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
-    from linkage import splink_model
+    from famlink.linkage import splink_model
 
     if name == "single-swap":
         original = splink_model._name_comparison

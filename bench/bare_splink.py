@@ -37,9 +37,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import duckdb
     from splink import DuckDBAPI, Linker
 
-    from linkage import splink_model
-    from linkage.jobfile import load_job
-    from linkage.link import SPLINK_LOG_LEVEL
+    from famlink.linkage import splink_model
+    from famlink.linkage.jobfile import load_job
+    from famlink.linkage.link import SPLINK_LOG_LEVEL
 
     job = load_job(args.job)
     out = Path(args.out)
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def score(args: argparse.Namespace) -> dict[str, Any]:
     import duckdb
 
-    from linkage.evaluate import linkage_accuracy
+    from famlink.linkage.evaluate import linkage_accuracy
 
     con = duckdb.connect()
     con.execute("ATTACH ? AS famlink (READ_ONLY)", [str(args.db)])

@@ -52,7 +52,7 @@ def main() -> int:
 
     import duckdb
 
-    from linkage import splink_model
+    from famlink.linkage import splink_model
 
     t0 = time.perf_counter()
     con = duckdb.connect()

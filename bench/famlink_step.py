@@ -4,7 +4,7 @@ Usage (what ``run_bench.py`` runs as a child process)::
 
     python bench/famlink_step.py --result R.json -- link JOB --out OUT --no-models
 
-Everything after ``--`` is passed to famlink's own click entry point (``linkage.cli.main``),
+Everything after ``--`` is passed to famlink's own click entry point (``famlink.cli.main``),
 so the code path is the ``famlink`` command's. The only additions are thin wrappers around
 the pipeline's stage functions (``ingest``, ``link_records``, ``splink_model.train``,
 ``link._cluster``, ``models.build_models``) that mark phase boundaries for the RSS meter and
@@ -98,18 +98,18 @@ def main() -> int:
     famlink_args = [a for a in args.famlink_args if a != "--"] if args.famlink_args[:1] == ["--"] else args.famlink_args
 
     apply_experiment(args.experiment)
-    import linkage.link as link
-    import linkage.pipeline as pipeline
-    import linkage.splink_model as splink_model
-    from linkage.cli import main as famlink_main
+    import famlink.linkage.link as link
+    import famlink.linkage.splink_model as splink_model
+    import famlink.pipeline as pipeline
+    from famlink.cli import main as famlink_main
 
     # Phase names: "train" includes registering the inputs (build_linker) and the rebuild
     # of the trained linker; "predict" includes writing record_links; "cluster" includes the
     # cannot-link splits and writing person_records/persons.
     _wrap(pipeline, "ingest", "ingest", "between")
     if args.spark:
-        import linkage.spark_backend as spark_backend
-        import linkage.spark_ingest as spark_ingest
+        import famlink.linkage.spark.backend as spark_backend
+        import famlink.linkage.spark.ingest as spark_ingest
 
         _wrap(spark_ingest, "ingest_on_spark", "ingest", "between")
 
@@ -127,11 +127,11 @@ def main() -> int:
     _wrap(splink_model, "train", None, "predict")
     _wrap(link, "_cluster", "cluster", None)
     try:
-        import models
+        from famlink import models
 
         _wrap(models, "build_models", "models", "finish")
         if args.spark:
-            import models.spark_engine as spark_engine
+            import famlink.models.spark_engine as spark_engine
 
             _wrap(spark_engine, "build_models_on_spark", "models", "finish")
     except ImportError:
@@ -190,7 +190,7 @@ def _reap_jvm() -> dict[str, Any]:
         return {"reaped": False, "why": "pyspark not importable"}
     proc = getattr(SparkContext._gateway, "proc", None)  # noqa: SLF001 - pyspark keeps it there
     if proc is None:
-        # famlink ends the JVM it started (linkage.spark_backend._stop_jvm) and waits for
+        # famlink ends the JVM it started (famlink.linkage.spark.backend._stop_jvm) and waits for
         # it, so RUSAGE_CHILDREN already holds its peak
         return {"reaped": True, "by": "famlink", "seconds": 0.0}
     t0 = time.perf_counter()

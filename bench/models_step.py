@@ -18,7 +18,7 @@ from _common import PhaseMeter, write_json
 def _mark_substeps(meter: PhaseMeter) -> None:
     """Wrap each of `build_models`' steps (``models.build.STEPS``) so that it becomes a
     phase ("models:<function>") and the peak RSS of each step is known."""
-    from models import build
+    from famlink.models import build
 
     def marked(func: Any) -> Any:
         name = func.__name__
@@ -47,8 +47,8 @@ def main() -> int:
     meter = PhaseMeter()
     import duckdb
 
-    from linkage.jobfile import load_job
-    from models import build_models
+    from famlink.linkage.jobfile import load_job
+    from famlink.models import build_models
 
     _mark_substeps(meter)
 
@@ -56,7 +56,7 @@ def main() -> int:
     con = duckdb.connect(args.db)
     for name, value in (kv.split("=", 1) for kv in args.duckdb_set):
         con.execute(f"SET {name} = ?", [value])
-    # as `famlink link` runs this stage (linkage/pipeline.py): with the job's models share
+    # as `famlink link` runs this stage (famlink/pipeline.py): with the job's models share
     con.execute("SET memory_limit = ?", [job.linkage.models_memory_limit])
     meter.mark("models:setup")
     report = build_models(

@@ -69,9 +69,9 @@ def main() -> int:
     import duckdb
     from splink import DuckDBAPI
 
-    import linkage.link as link
-    from linkage.clusters import split_conflicting_clusters
-    from linkage.jobfile import load_job
+    import famlink.linkage.link as link
+    from famlink.linkage.clusters import split_conflicting_clusters
+    from famlink.linkage.jobfile import load_job
 
     job = load_job(args.job)
     with tempfile.TemporaryDirectory(dir=Path(args.db).parent) as tmp:
@@ -90,7 +90,7 @@ def main() -> int:
         # follows linkage/link.py as it is: optional arguments only when it takes them).
         kwargs: dict[str, Any] = {"match_threshold": job.linkage.match_threshold}
         params = inspect.signature(link._cluster).parameters
-        review = importlib.import_module("linkage.review") if "must_link_sql" in params else None
+        review = importlib.import_module("famlink.linkage.review") if "must_link_sql" in params else None
         if "cannot_link_sql" in params:
             kwargs["cannot_link_sql"] = getattr(review, "CANNOT_LINK_SQL", None)
         if "must_link_sql" in params:

@@ -58,7 +58,7 @@ FAMLINK = str(Path(sys.executable).with_name("famlink"))
 STAGES = ("generate", "famlink", "models", "views", "bare", "evaluate", "spark")
 # Spark is opt-in: a JVM beside DuckDB on a 2-core machine, and minutes of start-up per size.
 DEFAULT_STAGES = tuple(s for s in STAGES if s != "spark")
-# famlink's linkage timings on Spark (linkage/spark_backend.py; the whole clustering is on Spark)
+# famlink's linkage timings on Spark (linkage/spark/backend.py; the whole clustering is on Spark)
 SPARK_PHASES = ("export", "spark_start", "train", "predict", "cluster_on_spark")
 RECORDS_PER_FAMILY = 20
 SAMPLE_SEED = 20261126
@@ -160,7 +160,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def models_available() -> bool:
     try:
-        import models
+        from famlink import models
     except ImportError:
         return False
     return hasattr(models, "build_models")

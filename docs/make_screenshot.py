@@ -19,7 +19,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from visualise_fixtures import build_fixture_db, person_id  # noqa: E402
 
-from visualise import write_views  # noqa: E402
+from famlink.visualise import write_views  # noqa: E402
 
 CHROMIUM = os.environ.get("FAMLINK_CHROMIUM", "/usr/bin/chromium")
 OUT = REPO / "docs" / "images" / "family-view.png"

@@ -1,3 +1,4 @@
-"""famlink linkage stage: read agency extracts, standardise, link with Splink 5."""
+"""famlink linkage stage: read agency extracts, standardise, link with Splink 5.
 
-__version__ = "0.1.0"
+Writes the tables the models stage reads (docs/tables.md, "Written by linkage").
+"""

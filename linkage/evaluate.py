@@ -14,8 +14,8 @@ from typing import Any
 
 import duckdb
 
-from linkage import splink_model
-from linkage.errors import FamlinkError
+from famlink.linkage import splink_model
+from famlink.linkage.errors import FamlinkError
 
 
 @dataclass

@@ -14,11 +14,11 @@ from typing import Any
 import duckdb
 from splink.internals.waterfall_chart import records_to_waterfall_data
 
-from linkage import splink_model
-from linkage.cli_common import DATABASE_NAME, database_path
-from linkage.errors import FamlinkError
-from linkage.link import build_linker
-from linkage.review import RecordRef
+from famlink.linkage import splink_model
+from famlink.linkage.errors import FamlinkError
+from famlink.linkage.link import build_linker
+from famlink.linkage.output import DATABASE_NAME, database_path
+from famlink.linkage.review import RecordRef
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@
 and returns an :class:`IngestReport`. All the work is set-based DuckDB SQL; Python only loops
 over files. Nothing is lost: a row is used or quarantined with its reason, a bad value is
 nulled and counted, and the counts are reconciled before returning. (On the Spark backend,
-:mod:`linkage.spark_ingest` reads the extracts the same way and runs steps 3 and 4 on
+:mod:`famlink.linkage.spark.ingest` reads the extracts the same way and runs steps 3 and 4 on
 Spark, from this module's SQL.)
 
 Order of work:
@@ -16,7 +16,7 @@ Order of work:
 3. each file's columns are mapped onto canonical fields and its dates parsed with its formats,
    into one staging table per file kind;
 4. standardisation, quarantine and the output tables, over all sources at once;
-5. reconciliation (:mod:`linkage.reconcile`).
+5. reconciliation (:mod:`famlink.linkage.reconcile`).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from linkage import standardise as std
-from linkage.errors import InputDataError, JobFileError
-from linkage.jobfile import (
+from famlink.linkage import standardise as std
+from famlink.linkage.errors import InputDataError, JobFileError
+from famlink.linkage.jobfile import (
     DATE_FIELDS,
     EVENT_TYPES,
     FIELDS,
@@ -47,7 +47,7 @@ from linkage.jobfile import (
     Job,
     SourceSpec,
 )
-from linkage.reconcile import FileReport, IngestReport, reconcile
+from famlink.linkage.reconcile import FileReport, IngestReport, reconcile
 
 __all__ = ["FileReport", "IngestReport", "ingest", "read_columns"]
 
@@ -124,7 +124,7 @@ def standardise(con: Any, job: Job) -> None:
     ``nulled_values``, ``unmapped_codes`` and the quarantined rows' reasons (``_fl_q``).
 
     Set work only, over the staging and lookup tables: ``con`` is DuckDB's connection or
-    the Spark backend's stand-in for it (:mod:`linkage.spark_sql`), which runs the same SQL.
+    the Spark backend's stand-in for it (:mod:`famlink.linkage.spark.sql`), which runs the same SQL.
     """
     _standardise_people(con, job)
     _relationships_and_events(con)

@@ -4,7 +4,7 @@ columns and codes map onto famlink's canonical fields.
 The contract is ``docs/jobfile.md``. :func:`load_job` returns a frozen :class:`Job`; every
 mistake is a :class:`~linkage.errors.JobFileError` naming the job file, the source and the key.
 This module only reads the job file and checks that the extracts exist; reading the extracts
-(and checking their headers) is :mod:`linkage.ingest`'s work.
+(and checking their headers) is :mod:`famlink.linkage.ingest`'s work.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from linkage.errors import JobFileError
+from famlink.linkage.errors import JobFileError
 
 # --- canonical vocabularies (docs/jobfile.md) ------------------------------------------------
 

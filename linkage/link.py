@@ -17,11 +17,11 @@ import duckdb
 from splink import DuckDBAPI, Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from linkage import review, splink_model, stable_ids
-from linkage.clusters import person_id_for, split_conflicting_clusters
-from linkage.errors import FamlinkError
-from linkage.jobfile import SparkSettings
-from linkage.spark_sql import create_table
+from famlink.linkage import review, splink_model, stable_ids
+from famlink.linkage.clusters import person_id_for, split_conflicting_clusters
+from famlink.linkage.errors import FamlinkError
+from famlink.linkage.jobfile import SparkSettings
+from famlink.linkage.spark.sql import create_table
 
 # Probabilities are rounded before they are stored: the last bits of a float sum depend on
 # how DuckDB's threads split the work, and outputs must be byte-identical run to run.
@@ -79,7 +79,7 @@ def build_linker(
         if isinstance(loaded, dict) and loaded.get("sql_dialect", "duckdb") != "duckdb":
             # A Spark run's model: its SQL is Spark's. Explaining a pair re-scores it here
             # with the same trained parameters; linking must use a DuckDB-trained model.
-            from linkage.spark_backend import parameters_in_dialect
+            from famlink.linkage.spark.backend import parameters_in_dialect
 
             if not keep_comparison_details:
                 raise FamlinkError(
@@ -182,7 +182,7 @@ def link_records(
     """Train (or load) the model, predict, cluster, and write the linkage tables.
 
     Training and prediction run on ``backend`` ("duckdb": Splink on ``con`` itself;
-    "spark": Splink on a Spark session, see :mod:`linkage.spark_backend`); either way they
+    "spark": Splink on a Spark session, see :mod:`famlink.linkage.spark.backend`); either way they
     leave ``record_links`` in ``con``. The connected components are computed by the backend
     too (on Spark, before its session stops) or else here on DuckDB; cannot-links, the
     rebuild of conflicting clusters and person ids then run here in DuckDB, one code path
@@ -194,7 +194,7 @@ def link_records(
     stable_ids.snapshot_previous(con)
     review.ensure_table(con)
     if backend == "spark":
-        from linkage import spark_backend
+        from famlink.linkage.spark import backend as spark_backend
 
         prediction = spark_backend.predict_spark(
             con, out_dir=out_dir, seed=seed, match_threshold=match_threshold,
@@ -381,7 +381,7 @@ def cluster_persons(
     """From links to persons: ``person_records``, ``persons`` and ``person_changes``.
 
     ``con`` is the DuckDB connection, or on the Spark backend its stand-in
-    (:class:`linkage.spark_sql.SparkSQLConnection`) holding the same input tables
+    (:class:`famlink.linkage.spark.sql.SparkSQLConnection`) holding the same input tables
     (``source_records``, ``relationships``, ``record_links``, ``link_decisions``,
     ``previous_person_records``): the same SQL runs on either. Returns the number of
     clusters rebuilt around a cannot-link and how persons changed since the last run.

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from linkage.errors import ReconciliationError
+from famlink.linkage.errors import ReconciliationError
 
 
 @dataclass

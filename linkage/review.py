@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from linkage.errors import FamlinkError
+from famlink.linkage.errors import FamlinkError
 
 DECISIONS_DDL = """
 CREATE TABLE IF NOT EXISTS link_decisions (

@@ -52,7 +52,7 @@ def carry_forward(con: Any) -> PersonChanges:
 
     Expects ``person_records`` (source, record_id and this run's freshly computed ids) and
     the temp table ``previous_person_records`` (empty on a first run). ``con`` is DuckDB's
-    connection or the Spark backend's stand-in for it (:mod:`linkage.spark_sql`).
+    connection or the Spark backend's stand-in for it (:mod:`famlink.linkage.spark.sql`).
     """
     con.execute(
         f"""

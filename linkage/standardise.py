@@ -2,7 +2,7 @@
 
 Every function here returns a SQL fragment built around another SQL expression (a quoted
 column, or a parameter in tests); nothing runs per row in Python. The fragments are used by
-:mod:`linkage.ingest` over whole tables at once.
+:mod:`famlink.linkage.ingest` over whole tables at once.
 
 - names: lower case, accents folded, leading titles removed, apostrophes removed
   (``O'Brien`` → ``obrien``), other punctuation and hyphens become spaces

@@ -3,7 +3,7 @@
 Reads linkage's tables in the output database and writes its own (docs/tables.md).
 """
 
-from models.build import ModelsReport, build_models
-from models.evaluate import evaluate_flags
+from famlink.models.build import ModelsReport, build_models
+from famlink.models.evaluate import evaluate_flags
 
 __all__ = ["ModelsReport", "build_models", "evaluate_flags"]

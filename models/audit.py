@@ -32,8 +32,8 @@ import duckdb
 import jinja2
 from markupsafe import Markup
 
-from linkage.cli_common import csv_safe
-from linkage.errors import FamlinkError, OutputError
+from famlink.linkage.errors import FamlinkError, OutputError
+from famlink.linkage.output import csv_safe
 
 TABLE = "flag_decisions"
 STATUSES = ("confirmed", "dismissed", "needs_info")

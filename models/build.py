@@ -10,9 +10,9 @@ from typing import Any
 
 import duckdb
 
-from linkage.errors import OutputError
-from models import chronology, edges, flags, residences
-from models.graph import months_before
+from famlink.linkage.errors import OutputError
+from famlink.models import chronology, edges, flags, residences
+from famlink.models.graph import months_before
 
 INPUT_TABLES = ("source_records", "person_records", "persons", "relationships", "events")
 MODELS_TABLES = (
@@ -186,7 +186,7 @@ def build_tables(
     non_mobile_age_months: int,
 ) -> ModelsReport:
     """Run every step (`STEPS`) on `con` — a DuckDB connection, or the Spark stand-in
-    `linkage.spark_sql.SparkSQLConnection` — and count what they wrote."""
+    `famlink.linkage.spark.sql.SparkSQLConnection` — and count what they wrote."""
     window_start = months_before(reference_date, co_residence_window_months)
     started = time.perf_counter()
     timings: dict[str, float] = {}

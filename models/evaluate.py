@@ -22,8 +22,8 @@ from typing import Any
 
 import duckdb
 
-from linkage.errors import FamlinkError
-from models.flags import ADULT_FLAG_TYPES, FLAG_TYPES
+from famlink.linkage.errors import FamlinkError
+from famlink.models.flags import ADULT_FLAG_TYPES, FLAG_TYPES
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from models import audit
+from famlink.models import audit
 
 RULES: dict[str, str] = {
     "unrecorded_male_carer": (

@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import networkx as nx
 
-from linkage.errors import FamlinkError
+from famlink.linkage.errors import FamlinkError
 
 PARENT_RELATIONSHIPS = frozenset({"mother", "father", "parent"})
 CARER_RELATIONSHIPS = frozenset({"step_parent", "carer", "household_member"})

@@ -3,7 +3,7 @@
 The family graph, flags and chronologies are set queries written once, in DuckDB's dialect
 (`models/edges.py`, `residences.py`, `flags.py`, `chronology.py`, `build.py`). On the Spark
 backend they run on Spark instead, unchanged, through
-:class:`linkage.spark_sql.SparkSQLConnection` (sqlglot transpiles each statement).
+:class:`famlink.linkage.spark.sql.SparkSQLConnection` (sqlglot transpiles each statement).
 
 :func:`build_models_on_spark` reads linkage's tables from the output database (through
 Parquet), builds every models table on Spark, and loads them back into the output database
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from linkage.errors import FamlinkError
-from linkage.spark_sql import (
+from famlink.linkage.errors import FamlinkError
+from famlink.linkage.spark.sql import (
     SparkSQLConnection,
     describe,
     duckdb_schema_of,
@@ -32,8 +32,8 @@ from linkage.spark_sql import (
 )
 
 if TYPE_CHECKING:
-    from linkage.jobfile import SparkSettings
-    from models.build import ModelsReport
+    from famlink.linkage.jobfile import SparkSettings
+    from famlink.models.build import ModelsReport
 
 
 #: working folder inside the output folder (linkage's tables as Parquet, the models tables
@@ -53,8 +53,8 @@ def build_models_on_spark(
     """Build the models tables on Spark from linkage's tables in ``con`` and write them
     into ``con``, as :func:`models.build.build_models` does on DuckDB (same tables, same
     column types, ``models_run`` last)."""
-    from linkage.spark_backend import spark_failure, spark_session
-    from models import build
+    from famlink.linkage.spark.backend import spark_failure, spark_session
+    from famlink.models import build
 
     build.check_linkage_tables(con)
     options: dict[str, Any] = {

@@ -23,11 +23,11 @@ import pytest
 from click.testing import CliRunner
 from models_fixtures import REFERENCE_DATE, LinkageDB
 
-from linkage.cli import main
-from linkage.jobfile import load_job
-from linkage.pipeline import run_link
-from models import audit, build_models
-from models.explain import LINK_PROBABILITY_TEXT, RULES, explain_flag
+from famlink.cli import main
+from famlink.linkage.jobfile import load_job
+from famlink.models import audit, build_models
+from famlink.models.explain import LINK_PROBABILITY_TEXT, RULES, explain_flag
+from famlink.pipeline import run_link
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 DOCS = Path(__file__).resolve().parents[1] / "docs"

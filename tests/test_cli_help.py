@@ -7,7 +7,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from linkage.cli import main
+from famlink.cli import main
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -51,7 +51,7 @@ def test_a_missing_output_folder_is_a_short_error_not_a_traceback(tmp_path: Path
 
 
 def test_csv_output_cannot_smuggle_a_spreadsheet_formula() -> None:
-    from linkage.cli_common import render_rows
+    from famlink.cli.common import render_rows
 
     text = render_rows(["name"], [["=HYPERLINK(\"http://x\")"], ["Ann"]], "csv")
     assert text.splitlines()[1].startswith("\"'=HYPERLINK")

@@ -1,7 +1,7 @@
 """Clustering respects cannot-link pairs: twins and same-named fathers and sons with
 different NHS numbers are never one person, however a weak record chains them."""
 
-from linkage.clusters import person_id_for, split_conflicting_clusters
+from famlink.linkage.clusters import person_id_for, split_conflicting_clusters
 
 FATHER, SON, BRIDGE, OTHER = ("police", "1"), ("hv", "2"), ("housing", "3"), ("gp", "4")
 

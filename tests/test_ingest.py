@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from linkage.errors import InputDataError, ReconciliationError
-from linkage.ingest import IngestReport, ingest
-from linkage.jobfile import load_job
-from linkage.reconcile import reconcile
+from famlink.linkage.errors import InputDataError, ReconciliationError
+from famlink.linkage.ingest import IngestReport, ingest
+from famlink.linkage.jobfile import load_job
+from famlink.linkage.reconcile import reconcile
 
 BASIC = Path(__file__).parent / "fixtures" / "basic"
 TABLES = (
@@ -285,7 +285,7 @@ def test_mismatch_raises_reconciliation_error() -> None:
 
 
 def ingest_report_like(report: IngestReport) -> IngestReport:
-    from linkage.reconcile import FileReport
+    from famlink.linkage.reconcile import FileReport
 
     return IngestReport(
         files=[
@@ -488,7 +488,7 @@ def test_two_kinds_of_row_in_one_people_file(tmp_path: Path) -> None:
 def test_cli_reports_a_malformed_extract_without_a_traceback(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from linkage.cli import main
+    from famlink.cli import main
 
     job = people_job(tmp_path, "id,name\n1,Ann\n2,Bo,extra\n",
                      columns='record_id = "id"\nfirst_name = "name"\n')

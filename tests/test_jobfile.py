@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from linkage.errors import JobFileError
-from linkage.ingest import ingest
-from linkage.jobfile import load_job
+from famlink.linkage.errors import JobFileError
+from famlink.linkage.ingest import ingest
+from famlink.linkage.jobfile import load_job
 
 PEOPLE = "PersonID,Forename,Surname,DOB\nP1,Ann,Lee,01/02/2003\n"
 

@@ -14,11 +14,11 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from linkage.cli import main
-from linkage.evaluate import linkage_accuracy
-from linkage.manifest import sha256_file
-from linkage.pipeline import LINKAGE_TABLES
-from models.build import MODELS_TABLES
+from famlink.cli import main
+from famlink.linkage.evaluate import linkage_accuracy
+from famlink.linkage.manifest import sha256_file
+from famlink.models.build import MODELS_TABLES
+from famlink.pipeline import LINKAGE_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = ROOT / "sample_data" / "job.toml"
@@ -82,7 +82,7 @@ FLAG_TARGETS = (
 
 
 def test_flag_accuracy_against_the_sample_truth(first_db: duckdb.DuckDBPyConnection) -> None:
-    from models import evaluate_flags
+    from famlink.models import evaluate_flags
 
     scores = evaluate_flags(first_db, TRUTH)
     for flag_type in FLAG_TARGETS:
@@ -209,10 +209,10 @@ def test_flagged_views_read_family_by_family_in_batches_equal_views_read_one_at_
     """`famlink view --flagged` reads each batch of families' rows once (at 1M records,
     reading each view's rows from the whole tables took half a second a view); every view
     must be exactly what reading that child's family alone gives."""
-    import visualise.write
-    from visualise import family_view_data, render_family_view, write_views
+    import famlink.visualise.write
+    from famlink.visualise import family_view_data, render_family_view, write_views
 
-    monkeypatch.setattr(visualise.write, "FAMILIES_PER_BATCH", 40)  # several batches
+    monkeypatch.setattr(famlink.visualise.write, "FAMILIES_PER_BATCH", 40)  # several batches
     temp_tables = "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY ALL"
     before = first_db.execute(temp_tables).fetchall()
     written = write_views(first_db, tmp_path / "views", flagged=True)

@@ -6,8 +6,8 @@ from datetime import date
 
 from models_fixtures import REFERENCE_DATE, LinkageDB
 
-from models import build_models
-from models.chronology import render_markdown
+from famlink.models import build_models
+from famlink.models.chronology import render_markdown
 
 
 def family_with_history():

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from models_fixtures import REFERENCE_DATE, LinkageDB
 
-from linkage.cli import main
-from models import build_models
+from famlink.cli import main
+from famlink.models import build_models
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_a_models_build_that_fails_part_way_is_not_read_as_complete(
 ) -> None:
     import shutil
 
-    from models import build
+    from famlink.models import build
 
     copy = tmp_path / "copy"
     shutil.copytree(out_dir, copy)

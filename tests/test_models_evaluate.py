@@ -6,7 +6,7 @@ from pathlib import Path
 
 from models_fixtures import REFERENCE_DATE, LinkageDB
 
-from models import build_models, evaluate_flags
+from famlink.models import build_models, evaluate_flags
 
 
 def test_precision_recall_per_type_and_undetectable_flags_kept_apart(tmp_path: Path) -> None:

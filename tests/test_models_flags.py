@@ -6,8 +6,8 @@ import duckdb
 import pytest
 from models_fixtures import REFERENCE_DATE, LinkageDB
 
-from models import build_models
-from models.graph import adults_around, read_family_graph
+from famlink.models import build_models
+from famlink.models.graph import adults_around, read_family_graph
 
 
 def family(*, man_in_police: bool = True) -> LinkageDB:

@@ -8,8 +8,8 @@ from datetime import date
 import duckdb
 from models_fixtures import REFERENCE_DATE, LinkageDB
 
-from models import build_models
-from models.graph import (
+from famlink.models import build_models
+from famlink.models.graph import (
     adults_around,
     edges_by_basis,
     family_graph,

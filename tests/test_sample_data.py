@@ -12,8 +12,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from linkage.sample_data import DEFAULT_REFERENCE_DATE, generate
-from linkage.sample_data_world import nhs_is_valid
+from famlink.linkage.sample.generate import DEFAULT_REFERENCE_DATE, generate
+from famlink.linkage.sample.world import nhs_is_valid
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "sample_data"
@@ -89,7 +89,7 @@ def test_committed_sample_is_exactly_what_the_generator_makes(tmp_path: Path) ->
 
 
 def test_job_file_loads_with_famlinks_reader_and_maps_existing_columns(small: Path) -> None:
-    from linkage.jobfile import load_job
+    from famlink.linkage.jobfile import load_job
 
     job = load_job(small / "job.toml")
     assert job.reference_date == DEFAULT_REFERENCE_DATE

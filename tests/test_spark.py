@@ -28,10 +28,10 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from linkage.cli import main
-from linkage.errors import JobFileError
-from linkage.evaluate import linkage_accuracy
-from linkage.jobfile import load_job
+from famlink.cli import main
+from famlink.linkage.errors import JobFileError
+from famlink.linkage.evaluate import linkage_accuracy
+from famlink.linkage.jobfile import load_job
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = ROOT / "sample_data" / "job.toml"
@@ -44,7 +44,7 @@ def _require_spark() -> None:
         import pyspark  # noqa: F401
     except ImportError:
         missing.append("pyspark (pip install 'famlink[spark]')")
-    from linkage.spark_backend import java_executable
+    from famlink.linkage.spark.backend import java_executable
 
     if java_executable() is None:
         missing.append("Java 17+ (java on PATH or JAVA_HOME)")
@@ -319,8 +319,8 @@ def test_the_sample_job_has_spark_defaults() -> None:
 
 
 def test_a_local_master_gets_half_the_machines_memory_unless_the_job_says(tmp_path: Path) -> None:
-    from linkage.jobfile import SparkSettings
-    from linkage.spark_backend import driver_memory, physical_memory_bytes
+    from famlink.linkage.jobfile import SparkSettings
+    from famlink.linkage.spark.backend import driver_memory, physical_memory_bytes
 
     ram = physical_memory_bytes()
     assert ram, "Linux and macOS report their memory"
@@ -349,7 +349,7 @@ def test_spark_table_mistakes_are_job_file_errors(tmp_path: Path, table: str, me
 
 
 def _models_tables(con: duckdb.DuckDBPyConnection, schema: str = "main") -> dict[str, tuple]:
-    from models.build import MODELS_TABLES
+    from famlink.models.build import MODELS_TABLES
 
     return {
         t: (
@@ -367,7 +367,7 @@ def test_the_models_stage_on_spark_writes_the_same_tables_as_on_duckdb(
 ) -> None:
     """Over the same linkage output, Spark SQL builds every models table row for row and
     type for type as DuckDB does: the SQL is the same (sqlglot transpiles it)."""
-    from models.spark_engine import build_models_on_spark
+    from famlink.models.spark_engine import build_models_on_spark
 
     job = load_job(JOB)
     copy = tmp_path / "famlink.duckdb"
@@ -443,9 +443,9 @@ def test_clustering_on_spark_writes_the_same_persons_as_on_duckdb(
     ``persons`` and ``person_changes`` identical to DuckDB's: the same SQL runs on both."""
     from splink.backends.spark import SparkAPI
 
-    from linkage import review, stable_ids
-    from linkage.link import cluster_persons
-    from linkage.spark_backend import cluster_on_spark, spark_session
+    from famlink.linkage import review, stable_ids
+    from famlink.linkage.link import cluster_persons
+    from famlink.linkage.spark.backend import cluster_on_spark, spark_session
 
     job = load_job(JOB)
     # A re-run with a reviewer's "different people" inside a person of several records, so
@@ -559,8 +559,8 @@ def test_ingest_on_spark_writes_the_same_tables_as_on_duckdb(which: str, tmp_pat
     SQL, transpiled) writes every ingest table row for row and type for type as DuckDB
     does, on the sample, on the fixture with a row for each quarantine and nulling reason,
     and on values chosen to trip a translation (accents, regexes, dates)."""
-    from linkage.ingest import ingest
-    from linkage.spark_ingest import ingest_on_spark
+    from famlink.linkage.ingest import ingest
+    from famlink.linkage.spark.ingest import ingest_on_spark
 
     path = {"sample": JOB, "basic fixture": ROOT / "tests" / "fixtures" / "basic" / "job.toml",
             "tricky values": None}[which] or _tricky_job(tmp_path)

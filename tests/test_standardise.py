@@ -13,9 +13,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from linkage import standardise as std
-from linkage.ingest import ingest
-from linkage.jobfile import load_job
+from famlink.linkage import standardise as std
+from famlink.linkage.ingest import ingest
+from famlink.linkage.jobfile import load_job
 
 
 @pytest.fixture(scope="module")

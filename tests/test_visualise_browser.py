@@ -32,7 +32,7 @@ from visualise_fixtures import (  # tests/ is on sys.path (pytest rootdir-relati
     person_id,
 )
 
-from visualise import write_views
+from famlink.visualise import write_views
 
 pytestmark = pytest.mark.browser
 

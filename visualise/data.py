@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from linkage.errors import FamlinkError, OutputError
+from famlink.linkage.errors import FamlinkError, OutputError
 
 #: Tables each view reads (``docs/tables.md``).
 FAMILY_VIEW_TABLES = (

@@ -8,11 +8,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from visualise import graph
-from visualise.data import FamilyViewData, PersonData
-from visualise.page import asset, probability, render_page, script_json, vis_network_js
-from visualise.present import Presenter
-from visualise.redact import WITHHELD_SUMMARY
+from famlink.visualise import graph
+from famlink.visualise.data import FamilyViewData, PersonData
+from famlink.visualise.page import asset, probability, render_page, script_json, vis_network_js
+from famlink.visualise.present import Presenter
+from famlink.visualise.redact import WITHHELD_SUMMARY
 
 RECORD_COLUMNS = ["Agency", "Source", "Record id", "Name as recorded", "Date of birth as recorded"]
 LINK_EVIDENCE_COLUMNS = [

@@ -11,7 +11,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import date
 
-from visualise.data import PARENT_RELATIONSHIPS, FamilyViewData, RelationshipData
+from famlink.visualise.data import PARENT_RELATIONSHIPS, FamilyViewData, RelationshipData
 
 #: Edge categories, in legend order: (category, colour, legend text).
 CATEGORIES: tuple[tuple[str, str, str], ...] = (

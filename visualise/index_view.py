@@ -8,9 +8,9 @@ from collections.abc import Mapping
 
 from markupsafe import Markup
 
-from visualise.data import IndexData, age_on
-from visualise.page import asset, probability, render_page, script_json
-from visualise.redact import age_band, initials
+from famlink.visualise.data import IndexData, age_on
+from famlink.visualise.page import asset, probability, render_page, script_json
+from famlink.visualise.redact import age_band, initials
 
 INDEX_COLUMNS = ["Child", "Age", "Flag types", "Flags", "Agencies", "Weakest link", "Family"]
 INPUT_COLUMNS = ["source", "kind", "path", "rows", "sha256"]

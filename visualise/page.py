@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from linkage import __version__
+from famlink import __version__
 
 VIS_NETWORK = ("lib", "vis-9.1.2", "vis-network.min.js")
 

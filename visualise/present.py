@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, TypeVar
 
-from visualise.data import FamilyViewData, PersonData
-from visualise.redact import WITHHELD_DOB, Scrubber, age_band, initials
+from famlink.visualise.data import FamilyViewData, PersonData
+from famlink.visualise.redact import WITHHELD_DOB, Scrubber, age_band, initials
 
 T = TypeVar("T")
 

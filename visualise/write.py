@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 
-from linkage.errors import OutputError
-from visualise.data import family_view_data, index_data
-from visualise.family_view import render_family_view
-from visualise.index_view import child_view_filename, family_view_filename, render_index
+from famlink.linkage.errors import OutputError
+from famlink.visualise.data import family_view_data, index_data
+from famlink.visualise.family_view import render_family_view
+from famlink.visualise.index_view import child_view_filename, family_view_filename, render_index
 
 INDEX_NAME = "index.html"
 

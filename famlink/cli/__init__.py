@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from linkage import __version__
+from famlink import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -22,11 +22,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from linkage.cli_review import COMMANDS as review_commands
-    from linkage.commands import COMMANDS as linkage_commands
-    from linkage.demo import demo
-    from models.cli import COMMANDS as model_commands
-    from visualise.cli import COMMANDS as view_commands
+    from famlink.cli.link import COMMANDS as linkage_commands
+    from famlink.cli.models import COMMANDS as model_commands
+    from famlink.cli.review import COMMANDS as review_commands
+    from famlink.cli.view import COMMANDS as view_commands
+    from famlink.cli.demo import demo
 
     for command in [demo, *linkage_commands, *review_commands, *model_commands, *view_commands]:
         main.add_command(command)

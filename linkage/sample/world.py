@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from random import Random
 
-from linkage.sample_data_names import (
+from famlink.linkage.sample.names import (
     FEMALE_FIRST_NAMES,
     MALE_FIRST_NAMES,
     NICKNAMES,

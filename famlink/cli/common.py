@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 import click
 import duckdb
 
-from linkage.errors import FamlinkError
+from famlink.linkage.errors import FamlinkError
+from famlink.linkage.output import csv_safe, database_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DATABASE_NAME = "famlink.duckdb"
 FORMATS = ("table", "csv", "json")
 
 
@@ -52,17 +52,6 @@ def user_errors(func: F) -> F:
             raise click.ClickException(str(err)) from err
 
     return wrapper  # type: ignore[return-value]
-
-
-def database_path(out_dir: str | Path) -> Path:
-    """Path of the output database inside an output folder; a clear error if absent."""
-    path = Path(out_dir) / DATABASE_NAME
-    if not path.exists():
-        raise FamlinkError(
-            f"no famlink output database at {path}",
-            hint="run `famlink link JOB.toml --out DIR` first (or `famlink demo`)",
-        )
-    return path
 
 
 def open_output(out_dir: str | Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -111,17 +100,6 @@ def render_rows(
     rule = "  ".join("-" * w for w in widths)
     body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     return "\n".join([line, rule, *body])
-
-
-def csv_safe(value: Any) -> Any:
-    """Stop a spreadsheet from running text that starts like a formula (``=HYPERLINK(…)``).
-
-    Extract text (names, summaries) reaches CSV files that people open in Excel; such a
-    cell gets a leading apostrophe, which spreadsheets show as plain text.
-    """
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _cell(value: Any, max_width: int) -> str:

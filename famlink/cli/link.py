@@ -7,15 +7,15 @@ from pathlib import Path
 
 import click
 
-from linkage.cli_common import echo_rows, format_option, open_output, progress, user_errors
-from linkage.errors import FamlinkError
+from famlink.cli.common import echo_rows, format_option, open_output, progress, user_errors
+from famlink.linkage.errors import FamlinkError
 
 EXPORT_FORMATS = ("csv", "parquet", "json")
 
 
 def print_run_summary(summary: object) -> None:
     """The reconciliation and linkage summary a data officer reads after a run (stderr)."""
-    from linkage.pipeline import RunSummary
+    from famlink.pipeline import RunSummary
 
     assert isinstance(summary, RunSummary)
     report = summary.ingest
@@ -55,7 +55,7 @@ def print_run_summary(summary: object) -> None:
         for line in summary.models.summary_lines():
             progress(line)
     if summary.models is not None:
-        from models.audit import audit_summary, summary_lines
+        from famlink.models.audit import audit_summary, summary_lines
 
         con = open_output(summary.out_dir)
         try:
@@ -101,7 +101,7 @@ def link(job: Path, out_dir: Path, model: Path | None, no_models: bool, backend:
       famlink link job.toml --out out-march/ --model out-feb/model.json
       famlink link sample_data/job.toml --out out-spark/ --backend spark
     """
-    from linkage.pipeline import run_link
+    from famlink.pipeline import run_link
 
     summary = run_link(job, out_dir, model=model, with_models=not no_models, progress=progress,
                        backend=backend)
@@ -173,7 +173,7 @@ def sample_data(families: int, seed: int, out_dir: Path) -> None:
       famlink sample-data --families 500 --seed 7 --out data/
       famlink link data/job.toml --out out/ && famlink evaluate out/ --truth data/_truth
     """
-    from linkage.sample_data import generate
+    from famlink.linkage.sample import generate
 
     summary = generate(out_dir, families=families, seed=seed)
     click.echo(f"Wrote {summary} to {out_dir}", err=True)
@@ -219,7 +219,7 @@ def evaluate(out_dir: Path, truth_dir: Path, fmt: str) -> None:
 
 
 def evaluate_run(out_dir: Path, truth_dir: Path) -> dict[str, object]:
-    from linkage.evaluate import linkage_accuracy
+    from famlink.linkage.evaluate import linkage_accuracy
 
     con = open_output(out_dir)
     try:
@@ -227,7 +227,7 @@ def evaluate_run(out_dir: Path, truth_dir: Path) -> dict[str, object]:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         # A linkage-only run (--no-models) has no flags to score.
         if "flags" in tables and (Path(truth_dir) / "expected_flags.csv").exists():
-            from models import evaluate_flags
+            from famlink.models import evaluate_flags
 
             result["flags"] = evaluate_flags(con, Path(truth_dir))
     finally:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from linkage.cli_common import echo_rows, format_option, open_output, user_errors
-from linkage.errors import FamlinkError
-from linkage.review import QUEUE_COLUMNS, decide, decisions, parse_record_ref, review_queue
+from famlink.cli.common import echo_rows, format_option, open_output, user_errors
+from famlink.linkage.errors import FamlinkError
+from famlink.linkage.review import QUEUE_COLUMNS, decide, decisions, parse_record_ref, review_queue
 
 
 def _band(text: str) -> tuple[float, float]:
@@ -139,8 +139,8 @@ def explain(out_dir: Path, records: tuple[str, ...], flag_key: str | None, html_
     if flag_key:
         if records:
             raise FamlinkError("give either two records or --flag, not both")
-        from models.audit import UnknownFlagError
-        from models.explain import explain_flag
+        from famlink.models.audit import UnknownFlagError
+        from famlink.models.explain import explain_flag
 
         con = open_output(out_dir)
         try:
@@ -152,7 +152,7 @@ def explain(out_dir: Path, records: tuple[str, ...], flag_key: str | None, html_
         return
     if len(records) != 2:
         raise FamlinkError("explain needs two records (SOURCE:RECORD_ID SOURCE:RECORD_ID) or --flag KEY")
-    from linkage.explain import explain_pair
+    from famlink.linkage.explain import explain_pair
 
     result = explain_pair(out_dir, parse_record_ref(records[0]), parse_record_ref(records[1]))
     click.echo(result.as_text())

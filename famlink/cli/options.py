@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from models.flags import FLAG_TYPES
+from famlink.models.flags import FLAG_TYPES
 
 flag_type_option = click.option(
     "--type",

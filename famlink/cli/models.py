@@ -11,14 +11,14 @@ from typing import Any
 import click
 import duckdb
 
-from linkage.cli_common import FORMATS, echo_rows, format_option, open_output, user_errors
-from linkage.errors import FamlinkError, OutputError
-from models import chronology as chronology_mod
-from models.cli_audit import audit as audit_group
-from models.cli_options import flag_type_option
-from models.graph import adults_around, household_at, read_family_graph, relations
-from models.profile import COLUMNS as PROFILE_COLUMNS
-from models.profile import data_completeness
+from famlink.cli.audit import audit as audit_group
+from famlink.cli.common import FORMATS, echo_rows, format_option, open_output, user_errors
+from famlink.cli.options import flag_type_option
+from famlink.linkage.errors import FamlinkError, OutputError
+from famlink.models import chronology as chronology_mod
+from famlink.models.graph import adults_around, household_at, read_family_graph, relations
+from famlink.models.profile import COLUMNS as PROFILE_COLUMNS
+from famlink.models.profile import data_completeness
 
 DIR_ARG = click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False))
 

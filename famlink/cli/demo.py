@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from linkage.cli_common import progress, user_errors
+from famlink.cli.common import progress, user_errors
 
 # The committed sample is exactly what the generator writes with these settings (a test
 # checks this), so a demo run outside a checkout regenerates the very same files.
@@ -18,10 +18,10 @@ SAMPLE_SEED = 20261126
 
 def find_sample(out_dir: Path) -> Path:
     """The job file of the bundled sample: ./sample_data in a checkout, else regenerated."""
-    for candidate in (Path("sample_data/job.toml"), Path(__file__).resolve().parents[1] / "sample_data/job.toml"):
+    for candidate in (Path("sample_data/job.toml"), Path(__file__).resolve().parents[2] / "sample_data/job.toml"):
         if candidate.exists():
             return candidate
-    from linkage.sample_data import generate
+    from famlink.linkage.sample import generate
 
     target = out_dir / "sample_data"
     progress(f"No sample_data/ here; generating the sample into {target} …")
@@ -45,8 +45,8 @@ def demo(out_dir: Path) -> None:
       famlink demo
       famlink demo --out /tmp/famlink-demo
     """
-    from linkage.commands import evaluate_run, print_run_summary
-    from linkage.pipeline import run_link
+    from famlink.cli.link import evaluate_run, print_run_summary
+    from famlink.pipeline import run_link
 
     job = find_sample(out_dir)
     database = out_dir / "famlink.duckdb"
@@ -89,7 +89,7 @@ def _refuse_to_discard_decisions(database: Path) -> None:
     """The demo starts afresh, but never by deleting someone's audit or review decisions."""
     import duckdb
 
-    from linkage.errors import FamlinkError
+    from famlink.linkage.errors import FamlinkError
 
     con = duckdb.connect(str(database), read_only=True)
     try:
@@ -109,10 +109,10 @@ def _refuse_to_discard_decisions(database: Path) -> None:
 
 def _write_views(out_dir: Path) -> Path | None:
     try:
-        from visualise import write_views
+        from famlink.visualise import write_views
     except ImportError:
         return None
-    from linkage.cli_common import open_output
+    from famlink.cli.common import open_output
 
     views_dir = out_dir / "views"
     if views_dir.exists():
@@ -128,7 +128,7 @@ def _write_views(out_dir: Path) -> Path | None:
 
 def _show_flags_and_chronology(out_dir: Path, flag_scores: dict[str, Any]) -> str | None:
     """Print flag counts and one flagged child's first chronology entries; return the child."""
-    from linkage.cli_common import open_output, render_rows
+    from famlink.cli.common import open_output, render_rows
 
     con = open_output(out_dir)
     try:

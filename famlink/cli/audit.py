@@ -14,10 +14,10 @@ from pathlib import Path
 import click
 import duckdb
 
-from linkage.cli_common import echo_rows, format_option, open_output, progress, user_errors
-from linkage.errors import FamlinkError
-from models import audit as audit_lib
-from models.cli_options import flag_type_option
+from famlink.cli.common import echo_rows, format_option, open_output, progress, user_errors
+from famlink.cli.options import flag_type_option
+from famlink.linkage.errors import FamlinkError
+from famlink.models import audit as audit_lib
 
 LIST_TABLE_COLUMNS = (
     "flag_key",

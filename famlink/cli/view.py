@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from linkage.cli_common import open_output, progress, user_errors
-from linkage.errors import FamlinkError
+from famlink.cli.common import open_output, progress, user_errors
+from famlink.linkage.errors import FamlinkError
 
 
 @click.command("view")
@@ -68,7 +68,7 @@ def view_command(
       famlink view out/ --flagged            # out/views/index.html + one file per child
       famlink view out/ --child P3f2a9c01d4e7 --redact --out shared/
     """
-    from visualise.write import write_views  # keep `famlink --help` fast
+    from famlink.visualise.write import write_views  # keep `famlink --help` fast
 
     if sum([child is not None, family is not None, flagged]) > 1:
         raise FamlinkError("choose one of --child, --family and --flagged")

@@ -8,11 +8,11 @@ with the same :class:`TrainingPlan` and predicts; the predictions come back as P
 (:func:`cluster_on_spark`): Splink's connected components over the same edges the DuckDB
 backend builds, then the cannot-links, the rebuild of the clusters holding one, person ids,
 stable ids and ``persons`` — the DuckDB backend's SQL, run through
-:class:`linkage.spark_sql.SparkSQLConnection` — and its tables come back as Parquet.
+:class:`famlink.linkage.spark.sql.SparkSQLConnection` — and its tables come back as Parquet.
 
 The Splink model JSON is bound to its SQL dialect (DuckDB and Spark quote identifiers and
 name their similarity functions differently), so the model is rebuilt from
-:func:`linkage.splink_model.settings` for Spark, and a saved model must come from a Spark
+:func:`famlink.linkage.splink_model.settings` for Spark, and a saved model must come from a Spark
 run to be reused here. See docs/scaling.md.
 """
 
@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from linkage import review, splink_model, stable_ids
-from linkage.errors import FamlinkError
-from linkage.jobfile import SparkSettings
-from linkage.link import (
+from famlink.linkage import review, splink_model, stable_ids
+from famlink.linkage.errors import FamlinkError
+from famlink.linkage.jobfile import SparkSettings
+from famlink.linkage.link import (
     COMPONENTS_TABLE,
     SPLINK_LOG_LEVEL,
     Prediction,
@@ -43,7 +43,12 @@ from linkage.link import (
     cluster_persons,
     write_record_links,
 )
-from linkage.spark_sql import SparkSQLConnection, duckdb_schema_of, load_into_duckdb, to_parquet
+from famlink.linkage.spark.sql import (
+    SparkSQLConnection,
+    duckdb_schema_of,
+    load_into_duckdb,
+    to_parquet,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -284,7 +289,7 @@ CLUSTERING_OUTPUTS = {
 def spark_components(engine: SparkSQLConnection, db_api: SparkAPI, *, match_threshold: float) -> str:
     """Splink's connected components on Spark over the stand-in's tables, into
     ``COMPONENTS_TABLE`` (node_id, cluster_id); returns its name. The nodes and edges are
-    the same SQL as the DuckDB backend's (:func:`linkage.link.cluster_links_sql`): links at
+    the same SQL as the DuckDB backend's (:func:`famlink.linkage.link.cluster_links_sql`): links at
     the threshold plus the reviewers' must-links."""
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
@@ -309,7 +314,7 @@ def cluster_on_spark(
 ) -> tuple[int, stable_ids.PersonChanges]:
     """The whole clustering on Spark: connected components, cannot-links, the rebuild of
     the clusters holding one, person ids, stable ids and ``persons`` — the DuckDB backend's
-    code (:func:`linkage.link.cluster_persons`) run through the Spark stand-in. Its inputs
+    code (:func:`famlink.linkage.link.cluster_persons`) run through the Spark stand-in. Its inputs
     go from ``con`` to Spark as Parquet (``record_links`` as DuckDB rounded it, so both
     engines cluster the very same links); ``person_records``, ``persons`` and
     ``person_changes`` come back into ``con`` with a DuckDB run's column types and order."""

@@ -34,8 +34,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from linkage.sample_data_sources import Evidence
-from linkage.sample_data_world import Cluster, Person, age_in_months, age_on
+from famlink.linkage.sample.sources import Evidence
+from famlink.linkage.sample.world import Cluster, Person, age_in_months, age_on
 
 INVERSE = {"mother": "child", "father": "child", "parent": "child", "step_parent": "step_child",
            "carer": "cared_for", "child": "parent", "step_child": "step_parent",

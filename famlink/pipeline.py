@@ -15,12 +15,12 @@ from typing import Any
 
 import duckdb
 
-from linkage import manifest
-from linkage.cli_common import DATABASE_NAME
-from linkage.errors import FamlinkError
-from linkage.ingest import IngestReport, ingest
-from linkage.jobfile import BACKENDS, Job, load_job
-from linkage.link import LinkResult, link_records
+from famlink.linkage import manifest
+from famlink.linkage.errors import FamlinkError
+from famlink.linkage.ingest import IngestReport, ingest
+from famlink.linkage.jobfile import BACKENDS, Job, load_job
+from famlink.linkage.link import LinkResult, link_records
+from famlink.linkage.output import DATABASE_NAME
 
 Progress = Callable[[str], None]
 
@@ -97,7 +97,7 @@ def run_link(
             raise FamlinkError(f"unknown backend {backend!r}", hint="use one of: " + ", ".join(BACKENDS))
         job = replace(job, linkage=replace(job.linkage, backend=backend))
     if job.linkage.backend == "spark":
-        from linkage.spark_backend import check_available
+        from famlink.linkage.spark.backend import check_available
 
         check_available()
     out = Path(out_dir)
@@ -105,7 +105,7 @@ def run_link(
     if model_path is not None and not Path(model_path).exists():
         raise FamlinkError("saved model not found", file=str(model_path))
     if model_path is not None and job.linkage.backend == "spark":
-        from linkage.spark_backend import load_spark_model
+        from famlink.linkage.spark.backend import load_spark_model
 
         load_spark_model(Path(model_path))  # a DuckDB model is refused now, not after ingest
     timings: dict[str, float] = {}
@@ -158,7 +158,7 @@ def _stages(
     on = f" on Spark ({job.spark.master})" if job.linkage.backend == "spark" else ""
     progress(f"[1/{stages}] Reading and standardising {len(job.sources)} sources{on} …")
     if job.linkage.backend == "spark":
-        from linkage.spark_ingest import WORK_DIR_NAME, ingest_on_spark
+        from famlink.linkage.spark.ingest import WORK_DIR_NAME, ingest_on_spark
 
         report = ingest_on_spark(con, job, settings=job.spark, work_dir=out / WORK_DIR_NAME)
     else:
@@ -184,7 +184,7 @@ def _stages(
 
     models_report = None
     if with_models:
-        from models import build_models
+        from famlink.models import build_models
 
         t0 = time.perf_counter()
         progress(f"[3/3] Building family graphs, flags and chronologies{on} …")
@@ -194,7 +194,7 @@ def _stages(
             "non_mobile_age_months": job.family.non_mobile_age_months,
         }
         if job.linkage.backend == "spark":
-            from models.spark_engine import MODELS_WORK_DIR_NAME, build_models_on_spark
+            from famlink.models.spark_engine import MODELS_WORK_DIR_NAME, build_models_on_spark
 
             models_report = build_models_on_spark(
                 con, settings=job.spark, work_dir=out / MODELS_WORK_DIR_NAME, **options
@@ -233,7 +233,7 @@ def _config(job: Job, model_path: Path | None) -> dict[str, Any]:
         },
     }
     if job.linkage.backend == "spark":
-        from linkage.spark_backend import driver_memory, shuffle_partitions
+        from famlink.linkage.spark.backend import driver_memory, shuffle_partitions
 
         config["spark"] = {
             "master": job.spark.master,

@@ -7,7 +7,7 @@ raw rows, with their position and line, then go to Spark as Parquet, and everyth
 — mapping columns to canonical fields, parsing dates with the job file's formats,
 standardising names, identifiers and addresses, quarantine reasons, nulled values,
 unmapped codes, ``relationships`` and ``events`` — runs there, the DuckDB backend's SQL
-(:func:`linkage.ingest.standardise`) through :class:`linkage.spark_sql.SparkSQLConnection`.
+(:func:`famlink.linkage.ingest.standardise`) through :class:`famlink.linkage.spark.sql.SparkSQLConnection`.
 
 The tables come back into the output database with a DuckDB run's column types and order;
 ``quarantine`` (each unused row as read, from the raw tables) and the reconciliation are
@@ -22,12 +22,12 @@ from pathlib import Path
 
 import duckdb
 
-from linkage import ingest as reading
-from linkage.errors import FamlinkError
-from linkage.jobfile import Job, SparkSettings
-from linkage.reconcile import IngestReport, reconcile
-from linkage.spark_dialect import UnsupportedOnSpark
-from linkage.spark_sql import (
+from famlink.linkage import ingest as reading
+from famlink.linkage.errors import FamlinkError
+from famlink.linkage.jobfile import Job, SparkSettings
+from famlink.linkage.reconcile import IngestReport, reconcile
+from famlink.linkage.spark.dialect import UnsupportedOnSpark
+from famlink.linkage.spark.sql import (
     Columns,
     SparkSQLConnection,
     duckdb_schema_of,
@@ -56,8 +56,8 @@ OUTPUTS = {
 def ingest_on_spark(
     con: duckdb.DuckDBPyConnection, job: Job, *, settings: SparkSettings, work_dir: Path,
 ) -> IngestReport:
-    """:func:`linkage.ingest.ingest` with the standardisation on Spark: the same tables."""
-    from linkage.spark_backend import spark_failure, spark_session
+    """:func:`famlink.linkage.ingest.ingest` with the standardisation on Spark: the same tables."""
+    from famlink.linkage.spark.backend import spark_failure, spark_session
 
     started = time.perf_counter()
     extracts = reading.check_headers(con, job)

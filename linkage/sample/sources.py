@@ -16,8 +16,8 @@ from pathlib import Path
 from random import Random
 from typing import IO, Any
 
-from linkage.sample_data_names import NICKNAMES, POSTCODE_UNIT_LETTERS
-from linkage.sample_data_world import (
+from famlink.linkage.sample.names import NICKNAMES, POSTCODE_UNIT_LETTERS
+from famlink.linkage.sample.world import (
     Address,
     Cluster,
     Event,

@@ -25,7 +25,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from linkage.spark_dialect import SparkSQL, to_spark
+from famlink.linkage.spark.dialect import SparkSQL, to_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
