@@ -31,7 +31,7 @@ REDACTION_NOTICE = (
 @functools.cache
 def _env() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("visualise", "templates"),
+        loader=jinja2.PackageLoader("famlink.visualise", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -40,7 +40,7 @@ def _env() -> jinja2.Environment:
 
 @functools.cache
 def asset(name: str) -> str:
-    return (resources.files("visualise") / "templates" / name).read_text(encoding="utf-8")
+    return (resources.files("famlink.visualise") / "templates" / name).read_text(encoding="utf-8")
 
 
 @functools.cache
