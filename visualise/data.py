@@ -194,7 +194,6 @@ class IndexData:
     reference_date: date | None
 
 
-
 def age_on(dob: date | None, on: date | None) -> int | None:
     """Whole years from ``dob`` to ``on``.
 

@@ -74,7 +74,6 @@ def _node_style(p: PersonData) -> dict[str, Any]:
     return style
 
 
-
 def people_network(
     data: FamilyViewData, show: Presenter, coords: dict[str, tuple[int, int]]
 ) -> tuple[list[dict[str, Any]], dict[str, Any], list[list[str]]]:

@@ -31,7 +31,6 @@ from famlink.visualise.present import Presenter
 CROWDED_EDGES = 16  # above this many lines, edge labels wait until the reviewer zooms in
 
 
-
 def _vis_data(
     nodes: list[dict[str, Any]], edges: list[dict[str, Any]], options: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
@@ -82,7 +81,6 @@ VIS_OPTIONS: dict[str, Any] = {
         "scaling": {"label": {"enabled": True, "drawThreshold": 9}},
     },
 }
-
 
 
 def render_family_view(data: FamilyViewData, *, redact: bool = False) -> str:

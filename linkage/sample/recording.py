@@ -54,7 +54,6 @@ def fold_accents(s: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
 
 
-
 @dataclass(frozen=True)
 class Profile:
     """How careful (and how) an agency writes people down. Rates are per record."""

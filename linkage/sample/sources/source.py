@@ -76,7 +76,6 @@ def current_address(p: Person) -> Address:
     return p.current().address
 
 
-
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
