@@ -29,12 +29,7 @@ from famlink.visualise.data import (
     RelationshipData,
     age_on,
 )
-from famlink.visualise.reading import (
-    as_date,
-    query_rows,
-    require_tables,
-    run_manifest,
-)
+from famlink.visualise.reading import as_date, query_rows, require_tables, run_manifest
 
 #: Tables the family view reads (``docs/tables.md``).
 FAMILY_VIEW_TABLES = (

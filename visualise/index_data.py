@@ -5,16 +5,8 @@ from __future__ import annotations
 
 import duckdb
 
-from famlink.visualise.data import (
-    IndexData,
-    IndexRow,
-)
-from famlink.visualise.reading import (
-    as_date,
-    query_rows,
-    require_tables,
-    run_manifest,
-)
+from famlink.visualise.data import IndexData, IndexRow
+from famlink.visualise.reading import as_date, query_rows, require_tables, run_manifest
 
 #: Tables the index reads (``docs/tables.md``).
 INDEX_TABLES = ("persons", "flags", "flag_evidence", "runs", "models_run")

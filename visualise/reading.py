@@ -11,9 +11,7 @@ from typing import Any
 import duckdb
 
 from famlink.linkage.errors import OutputError
-from famlink.visualise.data import (
-    RunManifest,
-)
+from famlink.visualise.data import RunManifest
 
 
 def require_tables(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:

@@ -14,10 +14,7 @@ from random import Random
 
 from famlink.linkage.sample.context import Ctx
 from famlink.linkage.sample.names import NICKNAMES
-from famlink.linkage.sample.world import (
-    Address,
-    Person,
-)
+from famlink.linkage.sample.world import Address, Person
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 

@@ -8,24 +8,9 @@ from datetime import date
 from famlink.linkage.sample.context import Ctx
 from famlink.linkage.sample.dates import age_on
 from famlink.linkage.sample.files import CsvOut
-from famlink.linkage.sample.recording import (
-    Profile,
-    Written,
-    fmt_date,
-    street_line,
-    write_person,
-)
-from famlink.linkage.sample.sources.source import (
-    Source,
-    current_address,
-    sex_code,
-    source_toml,
-)
-from famlink.linkage.sample.world import (
-    Cluster,
-    Event,
-    Person,
-)
+from famlink.linkage.sample.recording import Profile, Written, fmt_date, street_line, write_person
+from famlink.linkage.sample.sources.source import Source, current_address, sex_code, source_toml
+from famlink.linkage.sample.world import Cluster, Event, Person
 
 # -- children's social care ----------------------------------------------------------------
 

@@ -8,22 +8,9 @@ from datetime import date
 from famlink.linkage.sample.context import Ctx
 from famlink.linkage.sample.dates import age_on
 from famlink.linkage.sample.files import CsvOut
-from famlink.linkage.sample.recording import (
-    Profile,
-    fmt_date,
-    write_person,
-)
-from famlink.linkage.sample.sources.source import (
-    Source,
-    sex_code,
-    source_toml,
-)
-from famlink.linkage.sample.world import (
-    Address,
-    Cluster,
-    Family,
-    Person,
-)
+from famlink.linkage.sample.recording import Profile, fmt_date, write_person
+from famlink.linkage.sample.sources.source import Source, sex_code, source_toml
+from famlink.linkage.sample.world import Address, Cluster, Family, Person
 
 # -- housing ----------------------------------------------------------------------------------
 

@@ -15,16 +15,8 @@ from famlink.linkage.sample.recording import (
     street_line,
     write_person,
 )
-from famlink.linkage.sample.sources.source import (
-    Source,
-    current_address,
-    sex_code,
-    source_toml,
-)
-from famlink.linkage.sample.world import (
-    Cluster,
-    Person,
-)
+from famlink.linkage.sample.sources.source import Source, current_address, sex_code, source_toml
+from famlink.linkage.sample.world import Cluster, Person
 
 # -- police ---------------------------------------------------------------------------------
 

@@ -12,11 +12,7 @@ from famlink.linkage.sample.cleaning import clean_address, clean_postcode
 from famlink.linkage.sample.context import Ctx
 from famlink.linkage.sample.files import CsvOut, ParquetOut
 from famlink.linkage.sample.recording import Written
-from famlink.linkage.sample.world import (
-    Address,
-    Cluster,
-    Person,
-)
+from famlink.linkage.sample.world import Address, Cluster, Person
 
 
 def sex_code(p: Person, codes: tuple[str, str]) -> str:
