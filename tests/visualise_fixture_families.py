@@ -129,7 +129,6 @@ def family_id(name: str) -> str:
     return "F" + short_hash(min(person_id(k) for k in FAMILIES[name]))
 
 
-
 def relationship_rows() -> list[tuple]:
     P = person_id
     rows: list[tuple] = []

@@ -25,6 +25,7 @@ def family_homes(world: World, fam: Family) -> None:
             start = d
     fam.addresses = homes
 
+
 def resolve_stays(world: World, person: Person, families: list[Family]) -> None:
     """Turn a person's plans (with the family / on their own) into dated residences."""
     by_fid = {f.fid: f for f in families}

@@ -152,6 +152,7 @@ def family_events(world: World, fam: Family, events: list[Event]) -> None:
             events.append(Event(kid, "send", world.when(d), "education",
                                 detail=rng.choice(("EHCP", "SEN support"))))
 
+
 def unrelated_person(world: World, persons: list[Person], events: list[Event]) -> Person:
     """Someone in the extracts with no tie to the family — sometimes a namesake."""
     rng, ref = world.rng, world.ref
@@ -160,7 +161,7 @@ def unrelated_person(world: World, persons: list[Person], events: list[Event]) -
     namesake = next((p for p in persons if p.sex == sex and age_on(p.dob, ref) >= 18), None)
     if namesake is not None and rng.random() < 0.35:
         person = world.person(sex=sex, dob=dob, role="unrelated", fid="",
-                             surname=namesake.surname, first=namesake.first)
+                              surname=namesake.surname, first=namesake.first)
     else:
         person = world.person(sex=sex, dob=dob, role="unrelated", fid="")
     start = world.date_between(ref - 4000 * DAY, ref - 100 * DAY)
