@@ -11,13 +11,22 @@ from famlink.linkage.sample.world import Event, Family, Person, Residence, World
 
 
 def family_events(world: World, fam: Family, events: list[Event]) -> None:
+    """The events of one family's people, appended to ``events`` (and ``fam.flags``: whether
+    there is domestic abuse, whether children's social care knows the family)."""
+    _domestic_abuse(world, fam, events)
+    for adult in [fam.mother, *(p for p, *_ in fam.partners), *fam.others]:
+        _adult_events(world, adult, events)
+    _childrens_social_care(world, fam, events)
+    _health_visiting(world, fam.children, events)
+    _special_educational_needs(world, fam.children, events)
+
+
+def _domestic_abuse(world: World, fam: Family, events: list[Event]) -> None:
+    """Police incidents, the abuser a (recent) partner of the mother; children present."""
     rng, ref = world.rng, world.ref
     five_years = ref - 1826 * DAY
     men = [p for p, s, e, _ in fam.partners if (e is None or e > five_years)]
-    adults = [fam.mother, *(p for p, *_ in fam.partners), *fam.others]
     kids = fam.children
-
-    # domestic abuse: police incidents, the abuser a (recent) partner of the mother
     da = bool(men) and rng.random() < 0.24
     fam.flags["da"] = da
     if da:
@@ -38,48 +47,57 @@ def family_events(world: World, fam: Family, events: list[Event]) -> None:
                     events.append(Event(kid, "domestic_abuse", when, "police",
                                         "child_present", inc, "Child present at incident"))
 
-    # offending, substance misuse, mental health among the adults
-    for adult in adults:
-        if age_on(adult.dob, ref) < 18:
-            continue
-        male = adult.sex == "male"
-        if rng.random() < (0.13 if male else 0.04):
-            offence_probation = rng.random() < 0.7
-            for _ in range(rng.randrange(1, 3)):
-                d = world.date_between(ref - 3000 * DAY, ref - 5 * DAY)
-                when = world.when(d)
-                kind = rng.choice(("offence", "offence", "substance_misuse"))
-                events.append(Event(adult, kind, when, "police", "suspect",
-                                    world.incident_ref(when),
-                                    "Assault" if kind == "offence" else "Possession"))
-            if offence_probation:
-                d = world.date_between(ref - 2500 * DAY, ref - 20 * DAY)
-                events.append(Event(adult, "offence", world.when(d), "probation", "subject",
-                                    detail="Community order supervised"))
-                if rng.random() < 0.5:
-                    d2 = world.date_between(d, ref - 2 * DAY)
-                    events.append(Event(adult, "substance_misuse", world.when(d2),
-                                        "probation", "subject",
-                                        detail="Alcohol/drug treatment requirement"))
-        if rng.random() < 0.06:  # a witness or a victim of something unrelated: not a risk
-            d = world.date_between(ref - 2000 * DAY, ref - 5 * DAY)
-            when = world.when(d)
-            role = rng.choice(("witness", "victim"))
-            events.append(Event(adult, "offence", when, "police", role,
-                                world.incident_ref(when), "Theft from motor vehicle"))
-        mh = rng.random()
-        if mh < (0.2 if not male else 0.1):
-            d = world.date_between(ref - 2500 * DAY, ref - 30 * DAY)
-            events.append(Event(adult, "mental_health_referral", world.when(d), "amh",
-                                "subject", detail="Referral from GP: low mood"))
-            if mh < (0.06 if not male else 0.04):
-                kind = "mental_health_admission" if mh < 0.04 else "mental_health_detention"
-                d2 = world.date_between(d + DAY, ref - 2 * DAY)
-                events.append(Event(adult, kind, world.when(d2), "amh", "subject",
-                                    detail="Informal admission" if kind.endswith("admission")
-                                    else "Detained under s.2 MHA"))
 
-    # children's social care
+def _adult_events(world: World, adult: Person, events: list[Event]) -> None:
+    """Offending, substance misuse and mental health of one adult (some are only witnesses or
+    victims of something unrelated: not a risk)."""
+    rng, ref = world.rng, world.ref
+    if age_on(adult.dob, ref) < 18:
+        return
+    male = adult.sex == "male"
+    if rng.random() < (0.13 if male else 0.04):
+        offence_probation = rng.random() < 0.7
+        for _ in range(rng.randrange(1, 3)):
+            d = world.date_between(ref - 3000 * DAY, ref - 5 * DAY)
+            when = world.when(d)
+            kind = rng.choice(("offence", "offence", "substance_misuse"))
+            events.append(Event(adult, kind, when, "police", "suspect",
+                                world.incident_ref(when),
+                                "Assault" if kind == "offence" else "Possession"))
+        if offence_probation:
+            d = world.date_between(ref - 2500 * DAY, ref - 20 * DAY)
+            events.append(Event(adult, "offence", world.when(d), "probation", "subject",
+                                detail="Community order supervised"))
+            if rng.random() < 0.5:
+                d2 = world.date_between(d, ref - 2 * DAY)
+                events.append(Event(adult, "substance_misuse", world.when(d2),
+                                    "probation", "subject",
+                                    detail="Alcohol/drug treatment requirement"))
+    if rng.random() < 0.06:  # a witness or a victim of something unrelated: not a risk
+        d = world.date_between(ref - 2000 * DAY, ref - 5 * DAY)
+        when = world.when(d)
+        role = rng.choice(("witness", "victim"))
+        events.append(Event(adult, "offence", when, "police", role,
+                            world.incident_ref(when), "Theft from motor vehicle"))
+    mh = rng.random()
+    if mh < (0.2 if not male else 0.1):
+        d = world.date_between(ref - 2500 * DAY, ref - 30 * DAY)
+        events.append(Event(adult, "mental_health_referral", world.when(d), "amh",
+                            "subject", detail="Referral from GP: low mood"))
+        if mh < (0.06 if not male else 0.04):
+            kind = "mental_health_admission" if mh < 0.04 else "mental_health_detention"
+            d2 = world.date_between(d + DAY, ref - 2 * DAY)
+            events.append(Event(adult, kind, world.when(d2), "amh", "subject",
+                                detail="Informal admission" if kind.endswith("admission")
+                                else "Detained under s.2 MHA"))
+
+
+def _childrens_social_care(world: World, fam: Family, events: list[Event]) -> None:
+    """Referrals, assessments and plans, more likely with domestic abuse or a mother's admission;
+    some neglect concerns, some followed by a Graded Care Profile 2 assessment."""
+    rng, ref = world.rng, world.ref
+    kids = fam.children
+    da = fam.flags["da"]
     mother_mh = any(e.person is fam.mother and e.etype in (
         "mental_health_admission", "mental_health_detention") for e in events)
     csc = rng.random() < 0.3 + (0.45 if da else 0) + (0.2 if mother_mh else 0)
@@ -123,7 +141,11 @@ def family_events(world: World, fam: Family, events: list[Event]) -> None:
                     src = "hv" if age_on(kid.dob, ref) < 5 and rng.random() < 0.3 else "csc"
                     events.append(Event(kid, "gcp2_assessment", world.when(d2), src,
                                         detail="Graded Care Profile 2 completed"))
-    # health visiting: births, injuries, missed appointments
+
+
+def _health_visiting(world: World, kids: list[Person], events: list[Event]) -> None:
+    """Births, injuries (some to babies not yet mobile) and missed appointments of under-fives."""
+    rng, ref = world.rng, world.ref
     for kid in kids:
         if age_on(kid.dob, ref) >= 5:
             continue
@@ -145,7 +167,11 @@ def family_events(world: World, fam: Family, events: list[Event]) -> None:
             d = world.date_between(kid.dob + 20 * DAY, ref - DAY)
             events.append(Event(kid, "missed_appointment", world.when(d), "hv",
                                 detail="Not brought to 1-year review"))
-    # education: special educational needs
+
+
+def _special_educational_needs(world: World, kids: list[Person], events: list[Event]) -> None:
+    """An EHCP or SEN support for some school-age children."""
+    rng, ref = world.rng, world.ref
     for kid in kids:
         if 5 <= age_on(kid.dob, ref) and rng.random() < 0.12:
             d = world.date_between(years_before(kid.dob, -5), ref - DAY)
