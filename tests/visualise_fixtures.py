@@ -2,7 +2,8 @@
 
 ``build_fixture_db(path)`` writes the three families of :mod:`visualise_fixture_families`,
 hostile strings and all (or, for screenshots, with every payload swapped for a plain name);
-``build_large_family_db(path)`` writes one large family for timing the browser.
+``build_large_family_db(path)`` (:mod:`visualise_fixture_large`) writes one large family for
+timing the browser.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from visualise_fixture_families import (  # tests/ is on sys.path
     relationship_rows,
     short_hash,
 )
+from visualise_fixture_large import build_large_family_db
 from visualise_fixture_schema import MODELS_ADDITIONS, RELATIONSHIP_EVIDENCE_FROM_JSON, SCHEMA
 
 #: what the tests import: the writers, and the families' ids, names, dates of birth and payloads
@@ -81,6 +83,10 @@ class _Benign:
         return self._con.executemany(sql, [[self._clean(v) for v in row] for row in rows])
 
 
+#: what the fixture writers insert through: DuckDB itself, or the wrapper that swaps payloads
+Connection = duckdb.DuckDBPyConnection | _Benign
+
+
 def build_fixture_db(path: Path, *, hostile: bool = True) -> Path:
     """Write the fixture database at ``path`` (a ``famlink.duckdb``) and return it.
 
@@ -91,294 +97,13 @@ def build_fixture_db(path: Path, *, hostile: bool = True) -> Path:
     con = raw if hostile else _Benign(raw)
     try:
         con.execute(SCHEMA)
-        P = person_id
-        for line, (key, (src, rid, first, middle, surname, dob_raw, dob)) in enumerate(
-            sorted(RECORDS.items()), start=2
-        ):
-            agency, primary = SOURCES[src]
-            con.execute(
-                "INSERT INTO source_records (source, agency, is_primary, record_id, file, line_number,"
-                " first_name, middle_names, surname, dob_raw, dob, address, uprn)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    src,
-                    agency,
-                    primary,
-                    rid,
-                    f"{src}/people.csv",
-                    line,
-                    first,
-                    middle,
-                    surname,
-                    dob_raw,
-                    dob,
-                    "Flat 2, 17 Quarry Lane, Anytown",
-                    "100012345678",
-                ],
-            )
-            person = next(p for p, recs in PEOPLE.items() if key in recs)
-            con.execute("INSERT INTO person_records VALUES (?, ?, ?)", [src, rid, P(person)])
-        for person, recs in PEOPLE.items():
-            first_rec = RECORDS[recs[0]]
-            dobs = [RECORDS[r][6] for r in recs if RECORDS[r][6]]
-            sources = sorted({RECORDS[r][0] for r in recs})
-            con.execute(
-                "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-                [
-                    P(person),
-                    f"{first_rec[2]} {first_rec[4]}",
-                    first_rec[2],
-                    first_rec[4],
-                    dobs[0] if dobs else None,
-                    "male" if person in ("tib", "dra") else None,
-                    sources,
-                    sorted({SOURCES[s][0] for s in sources}),
-                    len(recs),
-                    any(SOURCES[s][1] for s in sources),
-                    1.0 if len(recs) == 1 else 0.93,
-                ],
-            )
-        for fam, people in FAMILIES.items():
-            for person in people:
-                con.execute("INSERT INTO families VALUES (?, ?)", [family_id(fam), P(person)])
-        con.executemany(
-            "INSERT INTO relationships_resolved VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            relationship_rows(),
-        )
-        for person, dfrom in (
-            ("tib", date(2026, 5, 14)),
-            ("chl", date(2023, 4, 1)),
-            ("mar", date(2023, 4, 1)),
-            ("dra", date(2026, 1, 1)),
-            ("hos", date(2026, 2, 1)),
-        ):
-            con.execute(
-                "INSERT INTO households VALUES (?, ?, ?, ?, NULL, ?)",
-                ["H" + short_hash("hh1"), "uprn:100012345678", P(person), dfrom, ["housing", "csc"]],
-            )
-        con.execute(
-            "INSERT INTO households VALUES (?, ?, ?, ?, NULL, ?)",
-            [
-                "H" + short_hash("hh2"),
-                "addr:AB1 2CD|4 mill row anytown",
-                P("zep"),
-                date(2015, 4, 4),
-                ["csc"],
-            ],
-        )
-        fa = family_id("A")
-        flags = [
-            (
-                "unrecorded_male_carer",
-                "tib",
-                "dra",
-                "Draven Quennell (born 09/07/1995) lives at the child's address (Housing, Police) "
-                "but is on no children's social care or health record.",
-                fa,
-                0.97,
-            ),
-            (
-                "unrecorded_male_carer",
-                "tib",
-                "hos",
-                f"{XSS_IMG} {XSS_SCRIPT} lives at the child's address (Housing) but is on no "
-                "children's social care or health record.",
-                fa,
-                0.91,
-            ),
-            (
-                "non_mobile_injury",
-                "tib",
-                None,
-                "Bruising recorded for Tiberius Kowalczyk (born 2026-05-14) at 3 months, before "
-                "independent mobility. " + XSS_LINK,
-                fa,
-                1.0,
-            ),
-            (
-                "neglect_without_gcp2",
-                "zep",
-                None,
-                "Three neglect concerns for Zephyrine Abernathy-Voss in 12 months and no GCP2 "
-                "assessment.",
-                family_id("B"),
-                1.0,
-            ),
-        ]
-        for ftype, child, adult, explanation, fam, prob in flags:
-            key = f"{ftype}:{P(child)}" + (f":{P(adult)}" if adult else "")
-            con.execute(
-                "INSERT INTO flags VALUES (?, ?, ?, ?, ?, ?, ?, 'run-2')",
-                [key, ftype, P(child), P(adult) if adult else None, explanation, fam, prob],
-            )
-            evidence = [
-                (
-                    "residence",
-                    "Housing",
-                    "housing",
-                    "U300",
-                    None,
-                    None,
-                    None,
-                    date(2026, 1, 1),
-                    None,
-                    f"Tenancy at Flat 2, 17 Quarry Lane, Anytown (UPRN 100012345678); occupant {XSS_IMG}",
-                    0.97,
-                ),
-                (  # models puts names in structured columns too
-                    "relationship",
-                    SOURCES["csc"][0],
-                    "csc",
-                    "C100",
-                    "C102",
-                    "half_sibling (derived via Chloé O'Brien-Kowalczyk)",
-                    None,
-                    None,
-                    None,
-                    "Half-sister Marisol Kowalczyk",
-                    0.99,
-                ),
-                (
-                    "event",
-                    SOURCES["police"][0],
-                    "police",
-                    "X400",
-                    None,
-                    None,
-                    "domestic_abuse",
-                    date(2026, 3, 2),
-                    date(2026, 3, 2),
-                    "Domestic abuse call-out: Draven Quennell and Chloé O'Brien-Kowalczyk",
-                    0.97,
-                ),
-            ]
-            for item_no, ev in enumerate(evidence, start=1):
-                con.execute(
-                    "INSERT INTO flag_evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [key, item_no, *ev],
-                )
-        chronology = [
-            (
-                "tib",
-                date(2026, 5, 14),
-                "health",
-                "H200",
-                "tib",
-                "child",
-                "event",
-                "birth",
-                "subject",
-                "Born at 38 weeks, Tiberius Kowalczyk, well.",
-            ),
-            (
-                "tib",
-                date(2026, 1, 1),
-                "housing",
-                "U300",
-                "dra",
-                "mother's partner",
-                "composition",
-                None,
-                None,
-                "Draven Quennell joins the household",
-            ),
-            (
-                "tib",
-                date(2026, 3, 2),
-                "police",
-                "X400",
-                "dra",
-                "mother's partner",
-                "event",
-                "domestic_abuse",
-                "suspect",
-                "Call-out. " + XSS_LINK + " " + XSS_SCRIPT,
-            ),
-            (
-                "tib",
-                date(2026, 8, 20),
-                "health",
-                "H200",
-                "tib",
-                "child",
-                "event",
-                "injury",
-                "subject",
-                "Bruise to left cheek noted by health visitor; Chloé says Marisol fell on him.",
-            ),
-            (
-                "tib",
-                date(2026, 8, 21),
-                "csc",
-                "C100",
-                "chl",
-                "mother",
-                "event",
-                "referral",
-                "other",
-                "Referral from health visiting " + XSS_DOM,
-            ),
-            (
-                "zep",
-                date(2026, 2, 1),
-                "csc",
-                "C110",
-                "zep",
-                "child",
-                "event",
-                "neglect_concern",
-                "subject",
-                "Home conditions poor; Philippa Abernathy engaged.",
-            ),
-        ]
-        counters: dict[str, int] = {}
-        for child, d, src, rid, who, rel, kind, etype, role, summary in sorted(
-            chronology, key=lambda c: (c[0], c[1])
-        ):
-            counters[child] = counters.get(child, 0) + 1
-            who_rec = RECORDS[PEOPLE[who][0]]
-            con.execute(
-                "INSERT INTO chronology VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    P(child),
-                    counters[child],
-                    d,
-                    SOURCES[src][0],
-                    src,
-                    rid,
-                    f"{src}:{counters[child] + 1}",
-                    P(who),
-                    f"{who_rec[2]} {who_rec[4]}",
-                    rel,
-                    kind,
-                    etype,
-                    role,
-                    summary,
-                    0.95,
-                ],
-            )
-        inputs = json.dumps(
-            [
-                {
-                    "source": s,
-                    "kind": "people",
-                    "path": f"{s}/people.csv",
-                    "sha256": short_hash(s) * 5,
-                    "rows": 3,
-                }
-                for s in sorted(SOURCES)
-            ]
-        )
-        for run_id, started, ref in (
-            ("run-1", "2026-09-01 10:00:00", date(2026, 8, 31)),
-            ("run-2", "2026-10-01 09:30:00", REFERENCE_DATE),
-        ):
-            con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, 'data.officer', 'laptop-7', '0.1.0', '5.0.0',"
-                " '1.1.3', '3.11.9', 'job.toml', 'abc123', '', ?, 42, ?, 'model.json', 'def456',"
-                " true, '{}', 'succeeded')",
-                [run_id, started, started, inputs, ref],
-            )
+        _insert_records(con)
+        _insert_persons(con)
+        _insert_families(con)
+        _insert_households(con)
+        _insert_flags(con)
+        _insert_chronology(con)
+        _insert_runs(con)
         con.execute(RELATIONSHIP_EVIDENCE_FROM_JSON)
         con.execute("INSERT INTO models_run VALUES ('2026-10-01 00:00:00', ?, ?)",
                     [REFERENCE_DATE, REFERENCE_DATE.replace(year=REFERENCE_DATE.year - 1)])
@@ -389,79 +114,322 @@ def build_fixture_db(path: Path, *, hostile: bool = True) -> Path:
     return path
 
 
-def build_large_family_db(path: Path, *, size: int = 40) -> tuple[Path, str]:
-    """One family of ``size`` people (a child, parents, siblings, a wider circle of adults
-    sharing the address) for timing the browser; returns the path and the child's id."""
-    con = duckdb.connect(str(path))
-    try:
-        con.execute(SCHEMA)
-        ids = [f"P{i:012x}" for i in range(size)]
-        for i, pid in enumerate(ids):
-            child = i == 0 or 3 <= i < 8
-            dob = date(
-                2026 - (1 if i == 0 else 2 + i if child else 25 + i % 30), 1 + i % 12, 1 + i % 27
-            )
-            src = ("csc", "health", "police", "housing")[i % 4]
-            con.execute(
-                "INSERT INTO source_records (source, agency, is_primary, record_id, first_name, "
-                "surname, dob_raw, dob) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    src,
-                    src.title(),
-                    src in ("csc", "health"),
-                    f"R{i}",
-                    f"Person{i}",
-                    "Example",
-                    dob.isoformat(),
-                    dob,
-                ],
-            )
-            con.execute("INSERT INTO person_records VALUES (?, ?, ?)", [src, f"R{i}", pid])
-            con.execute(
-                "INSERT INTO persons VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, 1, ?, 1.0)",
-                [
-                    pid,
-                    f"Person{i} Example",
-                    f"Person{i}",
-                    "Example",
-                    dob,
-                    [src],
-                    [src.title()],
-                    src in ("csc", "health"),
-                ],
-            )
-            con.execute("INSERT INTO families VALUES ('F000000000001', ?)", [pid])
-        rows: list[tuple[str, str, str, str, str | None, str | None, bool | None]] = []
-        for i in range(size):
-            if i in (1, 2):
-                continue
-            if i == 0 or 3 <= i < 8:  # children of 1 and 2
-                for parent, rel in ((1, "mother"), (2, "father")):
-                    rows.append((ids[i], ids[parent], rel, "recorded", "csc", "Csc", True))
-            else:  # adults at the address
-                rows.append((ids[0], ids[i], "co_resident", "inferred", None, None, None))
-                if i % 3 == 0:
-                    rows.append(
-                        (ids[i], ids[i - 1], "partner", "recorded", "police", "Police", False)
-                    )
-        rows.append((ids[1], ids[2], "partner", "recorded", "police", "Police", False))
-        con.executemany(
-            "INSERT INTO relationships_resolved VALUES (?, ?, ?, ?, ?, ?, ?, '[]', NULL, NULL, 0.9)",
-            rows,
-        )
-        con.execute(RELATIONSHIP_EVIDENCE_FROM_JSON)
-        con.execute("INSERT INTO models_run VALUES ('2026-10-01 00:00:00', ?, ?)",
-                    [REFERENCE_DATE, REFERENCE_DATE.replace(year=REFERENCE_DATE.year - 1)])
+def _insert_records(con: Connection) -> None:
+    """Every agency record (``source_records``) and whose it is (``person_records``)."""
+    P = person_id
+    for line, (key, (src, rid, first, middle, surname, dob_raw, dob)) in enumerate(
+        sorted(RECORDS.items()), start=2
+    ):
+        agency, primary = SOURCES[src]
         con.execute(
-            "INSERT INTO flags VALUES ('unrecorded_adult:x', 'unrecorded_adult', ?, ?, 'x', "
-            "'F000000000001', 0.9, 'r')",
-            [ids[0], ids[9]],
+            "INSERT INTO source_records (source, agency, is_primary, record_id, file, line_number,"
+            " first_name, middle_names, surname, dob_raw, dob, address, uprn)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                src,
+                agency,
+                primary,
+                rid,
+                f"{src}/people.csv",
+                line,
+                first,
+                middle,
+                surname,
+                dob_raw,
+                dob,
+                "Flat 2, 17 Quarry Lane, Anytown",
+                "100012345678",
+            ],
         )
+        person = next(p for p, recs in PEOPLE.items() if key in recs)
+        con.execute("INSERT INTO person_records VALUES (?, ?, ?)", [src, rid, P(person)])
+
+
+def _insert_persons(con: Connection) -> None:
+    """One ``persons`` row per person, from their records."""
+    P = person_id
+    for person, recs in PEOPLE.items():
+        first_rec = RECORDS[recs[0]]
+        dobs = [RECORDS[r][6] for r in recs if RECORDS[r][6]]
+        sources = sorted({RECORDS[r][0] for r in recs})
         con.execute(
-            "INSERT INTO runs (run_id, started_at, reference_date, inputs) "
-            "VALUES ('r', '2026-10-01 00:00:00', ?, '[]')",
-            [REFERENCE_DATE],
+            "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
+            [
+                P(person),
+                f"{first_rec[2]} {first_rec[4]}",
+                first_rec[2],
+                first_rec[4],
+                dobs[0] if dobs else None,
+                "male" if person in ("tib", "dra") else None,
+                sources,
+                sorted({SOURCES[s][0] for s in sources}),
+                len(recs),
+                any(SOURCES[s][1] for s in sources),
+                1.0 if len(recs) == 1 else 0.93,
+            ],
         )
-    finally:
-        con.close()
-    return path, ids[0]
+
+
+def _insert_families(con: Connection) -> None:
+    """Family membership and the relationships between the people."""
+    P = person_id
+    for fam, people in FAMILIES.items():
+        for person in people:
+            con.execute("INSERT INTO families VALUES (?, ?)", [family_id(fam), P(person)])
+    con.executemany(
+        "INSERT INTO relationships_resolved VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        relationship_rows(),
+    )
+
+
+def _insert_households(con: Connection) -> None:
+    """Family A's shared flat (with the partner and the payload adult); Zephyrine's home."""
+    P = person_id
+    for person, dfrom in (
+        ("tib", date(2026, 5, 14)),
+        ("chl", date(2023, 4, 1)),
+        ("mar", date(2023, 4, 1)),
+        ("dra", date(2026, 1, 1)),
+        ("hos", date(2026, 2, 1)),
+    ):
+        con.execute(
+            "INSERT INTO households VALUES (?, ?, ?, ?, NULL, ?)",
+            ["H" + short_hash("hh1"), "uprn:100012345678", P(person), dfrom, ["housing", "csc"]],
+        )
+    con.execute(
+        "INSERT INTO households VALUES (?, ?, ?, ?, NULL, ?)",
+        [
+            "H" + short_hash("hh2"),
+            "addr:AB1 2CD|4 mill row anytown",
+            P("zep"),
+            date(2015, 4, 4),
+            ["csc"],
+        ],
+    )
+
+
+def _insert_flags(con: Connection) -> None:
+    """The flags of Tiberius and Zephyrine with their numbered evidence."""
+    P = person_id
+    fa = family_id("A")
+    flags = [
+        (
+            "unrecorded_male_carer",
+            "tib",
+            "dra",
+            "Draven Quennell (born 09/07/1995) lives at the child's address (Housing, Police) "
+            "but is on no children's social care or health record.",
+            fa,
+            0.97,
+        ),
+        (
+            "unrecorded_male_carer",
+            "tib",
+            "hos",
+            f"{XSS_IMG} {XSS_SCRIPT} lives at the child's address (Housing) but is on no "
+            "children's social care or health record.",
+            fa,
+            0.91,
+        ),
+        (
+            "non_mobile_injury",
+            "tib",
+            None,
+            "Bruising recorded for Tiberius Kowalczyk (born 2026-05-14) at 3 months, before "
+            "independent mobility. " + XSS_LINK,
+            fa,
+            1.0,
+        ),
+        (
+            "neglect_without_gcp2",
+            "zep",
+            None,
+            "Three neglect concerns for Zephyrine Abernathy-Voss in 12 months and no GCP2 "
+            "assessment.",
+            family_id("B"),
+            1.0,
+        ),
+    ]
+    for ftype, child, adult, explanation, fam, prob in flags:
+        key = f"{ftype}:{P(child)}" + (f":{P(adult)}" if adult else "")
+        con.execute(
+            "INSERT INTO flags VALUES (?, ?, ?, ?, ?, ?, ?, 'run-2')",
+            [key, ftype, P(child), P(adult) if adult else None, explanation, fam, prob],
+        )
+        evidence = [
+            (
+                "residence",
+                "Housing",
+                "housing",
+                "U300",
+                None,
+                None,
+                None,
+                date(2026, 1, 1),
+                None,
+                f"Tenancy at Flat 2, 17 Quarry Lane, Anytown (UPRN 100012345678); occupant {XSS_IMG}",
+                0.97,
+            ),
+            (  # models puts names in structured columns too
+                "relationship",
+                SOURCES["csc"][0],
+                "csc",
+                "C100",
+                "C102",
+                "half_sibling (derived via Chloé O'Brien-Kowalczyk)",
+                None,
+                None,
+                None,
+                "Half-sister Marisol Kowalczyk",
+                0.99,
+            ),
+            (
+                "event",
+                SOURCES["police"][0],
+                "police",
+                "X400",
+                None,
+                None,
+                "domestic_abuse",
+                date(2026, 3, 2),
+                date(2026, 3, 2),
+                "Domestic abuse call-out: Draven Quennell and Chloé O'Brien-Kowalczyk",
+                0.97,
+            ),
+        ]
+        for item_no, ev in enumerate(evidence, start=1):
+            con.execute(
+                "INSERT INTO flag_evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [key, item_no, *ev],
+            )
+
+
+def _insert_chronology(con: Connection) -> None:
+    """The children's chronologies, numbered per child in date order."""
+    P = person_id
+    chronology = [
+        (
+            "tib",
+            date(2026, 5, 14),
+            "health",
+            "H200",
+            "tib",
+            "child",
+            "event",
+            "birth",
+            "subject",
+            "Born at 38 weeks, Tiberius Kowalczyk, well.",
+        ),
+        (
+            "tib",
+            date(2026, 1, 1),
+            "housing",
+            "U300",
+            "dra",
+            "mother's partner",
+            "composition",
+            None,
+            None,
+            "Draven Quennell joins the household",
+        ),
+        (
+            "tib",
+            date(2026, 3, 2),
+            "police",
+            "X400",
+            "dra",
+            "mother's partner",
+            "event",
+            "domestic_abuse",
+            "suspect",
+            "Call-out. " + XSS_LINK + " " + XSS_SCRIPT,
+        ),
+        (
+            "tib",
+            date(2026, 8, 20),
+            "health",
+            "H200",
+            "tib",
+            "child",
+            "event",
+            "injury",
+            "subject",
+            "Bruise to left cheek noted by health visitor; Chloé says Marisol fell on him.",
+        ),
+        (
+            "tib",
+            date(2026, 8, 21),
+            "csc",
+            "C100",
+            "chl",
+            "mother",
+            "event",
+            "referral",
+            "other",
+            "Referral from health visiting " + XSS_DOM,
+        ),
+        (
+            "zep",
+            date(2026, 2, 1),
+            "csc",
+            "C110",
+            "zep",
+            "child",
+            "event",
+            "neglect_concern",
+            "subject",
+            "Home conditions poor; Philippa Abernathy engaged.",
+        ),
+    ]
+    counters: dict[str, int] = {}
+    for child, d, src, rid, who, rel, kind, etype, role, summary in sorted(
+        chronology, key=lambda c: (c[0], c[1])
+    ):
+        counters[child] = counters.get(child, 0) + 1
+        who_rec = RECORDS[PEOPLE[who][0]]
+        con.execute(
+            "INSERT INTO chronology VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                P(child),
+                counters[child],
+                d,
+                SOURCES[src][0],
+                src,
+                rid,
+                f"{src}:{counters[child] + 1}",
+                P(who),
+                f"{who_rec[2]} {who_rec[4]}",
+                rel,
+                kind,
+                etype,
+                role,
+                summary,
+                0.95,
+            ],
+        )
+
+
+def _insert_runs(con: Connection) -> None:
+    """Two runs; the later one is the view's run manifest."""
+    inputs = json.dumps(
+        [
+            {
+                "source": s,
+                "kind": "people",
+                "path": f"{s}/people.csv",
+                "sha256": short_hash(s) * 5,
+                "rows": 3,
+            }
+            for s in sorted(SOURCES)
+        ]
+    )
+    for run_id, started, ref in (
+        ("run-1", "2026-09-01 10:00:00", date(2026, 8, 31)),
+        ("run-2", "2026-10-01 09:30:00", REFERENCE_DATE),
+    ):
+        con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, 'data.officer', 'laptop-7', '0.1.0', '5.0.0',"
+            " '1.1.3', '3.11.9', 'job.toml', 'abc123', '', ?, 42, ?, 'model.json', 'def456',"
+            " true, '{}', 'succeeded')",
+            [run_id, started, started, inputs, ref],
+        )
