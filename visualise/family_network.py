@@ -204,32 +204,7 @@ def link_network(
                 color={"color": colour, "highlight": colour, "hover": colour},
             ).options
         )
-        evidence: list[list[str]] = []
-        seen: set[tuple[str, ...]] = set()
-        for r in [*sorted(e.rows, key=lambda r: r.basis != "recorded"), *e.folded]:
-            if r.relationship == "co_resident":
-                says = f"{show.name(r.person_id)} and {show.name(r.related_person_id)} share an address"
-            else:
-                says = f"{show.name(r.related_person_id)} is {show.name(r.person_id)}'s {r.relationship.replace('_', ' ')}"
-            items = r.evidence or ({},)
-            for item in items:
-                row = [
-                    says,
-                    r.basis,
-                    str(item.get("agency") or r.agency or ""),
-                    str(item.get("source") or r.source or ""),
-                    str(item.get("record_id") or ""),
-                    str(item.get("related_record_id") or ""),
-                    str(item.get("line_number") or ""),
-                    str(item.get("relationship_key") or ""),
-                    show.date(item.get("start_date")),
-                    show.date(item.get("end_date")),
-                ]
-                key = tuple(row[2:])
-                if key in seen and item:
-                    continue
-                seen.add(key)
-                evidence.append(row)
+        evidence = _evidence_rows(e, show)
         links_panel[e.edge_id] = {
             "heading": heading,
             "facts": [
@@ -245,3 +220,35 @@ def link_network(
         }
 
     return vis_edges, links_panel
+
+
+def _evidence_rows(e: graph.EdgeGroup, show: Presenter) -> list[list[str]]:
+    """What a link's side panel lists: one row per evidence item of each relationship row
+    (recorded first), an item seen already for this link only once."""
+    evidence: list[list[str]] = []
+    seen: set[tuple[str, ...]] = set()
+    for r in [*sorted(e.rows, key=lambda r: r.basis != "recorded"), *e.folded]:
+        if r.relationship == "co_resident":
+            says = f"{show.name(r.person_id)} and {show.name(r.related_person_id)} share an address"
+        else:
+            says = f"{show.name(r.related_person_id)} is {show.name(r.person_id)}'s {r.relationship.replace('_', ' ')}"
+        items = r.evidence or ({},)
+        for item in items:
+            row = [
+                says,
+                r.basis,
+                str(item.get("agency") or r.agency or ""),
+                str(item.get("source") or r.source or ""),
+                str(item.get("record_id") or ""),
+                str(item.get("related_record_id") or ""),
+                str(item.get("line_number") or ""),
+                str(item.get("relationship_key") or ""),
+                show.date(item.get("start_date")),
+                show.date(item.get("end_date")),
+            ]
+            key = tuple(row[2:])
+            if key in seen and item:
+                continue
+            seen.add(key)
+            evidence.append(row)
+    return evidence

@@ -1,5 +1,9 @@
 """The family view: one family (or one child's family) as a network, with flags, people,
-households and the chronology as tables underneath."""
+households and the chronology as tables underneath.
+
+This module assembles the page; :mod:`family_network` builds the network and its side panels,
+:mod:`family_tables` the tables.
+"""
 
 from __future__ import annotations
 
