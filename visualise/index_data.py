@@ -1,5 +1,4 @@
-"""The index page's data: every flagged child with their flag types and agencies, and counts.
-"""
+"""The index page's data: every flagged child with their flag types and agencies, and counts."""
 
 from __future__ import annotations
 

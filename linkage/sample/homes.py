@@ -1,5 +1,4 @@
-"""Where people live over time: a family's homes, and each person's dated residences.
-"""
+"""Where people live over time: a family's homes, and each person's dated residences."""
 
 from __future__ import annotations
 

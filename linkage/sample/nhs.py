@@ -1,5 +1,4 @@
-"""NHS numbers: ten digits whose last is a modulus-11 check digit.
-"""
+"""NHS numbers: ten digits whose last is a modulus-11 check digit."""
 
 from __future__ import annotations
 

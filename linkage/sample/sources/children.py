@@ -1,5 +1,4 @@
-"""Children's services' extracts: children's social care (the primary source) and education.
-"""
+"""Children's services' extracts: children's social care (the primary source) and education."""
 
 from __future__ import annotations
 

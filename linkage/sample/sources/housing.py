@@ -1,5 +1,4 @@
-"""The housing extract: tenancies, with their lead tenants and occupants.
-"""
+"""The housing extract: tenancies, with their lead tenants and occupants."""
 
 from __future__ import annotations
 

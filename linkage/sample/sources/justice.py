@@ -1,5 +1,4 @@
-"""Criminal justice extracts: police nominals, associations and incidents; probation (Parquet).
-"""
+"""Criminal justice extracts: police nominals, associations and incidents; probation (Parquet)."""
 
 from __future__ import annotations
 
