@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from famlink.linkage.sample.generate import DEFAULT_REFERENCE_DATE, generate
-from famlink.linkage.sample.world import nhs_is_valid
+from famlink.linkage.sample.nhs import nhs_is_valid
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "sample_data"

@@ -1,5 +1,9 @@
 """The family view: one family (or one child's family) as a network, with flags, people,
-households and the chronology as tables underneath."""
+households and the chronology as tables underneath.
+
+This module assembles the page; :mod:`family_network` builds the network and its side panels,
+:mod:`family_tables` the tables.
+"""
 
 from __future__ import annotations
 
@@ -9,99 +13,26 @@ from typing import Any
 from markupsafe import Markup
 
 from famlink.visualise import graph
-from famlink.visualise.data import FamilyViewData, PersonData
-from famlink.visualise.page import asset, probability, render_page, script_json, vis_network_js
+from famlink.visualise.data import FamilyViewData
+from famlink.visualise.family_network import (
+    LINK_EVIDENCE_COLUMNS,
+    PEOPLE_COLUMNS,
+    RECORD_COLUMNS,
+    link_network,
+    people_network,
+)
+from famlink.visualise.family_tables import (
+    CHRONOLOGY_COLUMNS,
+    FLAG_EVIDENCE_COLUMNS,
+    HOUSEHOLD_COLUMNS,
+    chronology_tables,
+    flag_tables,
+    household_tables,
+)
+from famlink.visualise.page import asset, render_page, script_json, vis_network_js
 from famlink.visualise.present import Presenter
-from famlink.visualise.redact import WITHHELD_SUMMARY
-
-RECORD_COLUMNS = ["Agency", "Source", "Record id", "Name as recorded", "Date of birth as recorded"]
-LINK_EVIDENCE_COLUMNS = [
-    "Says",
-    "Basis",
-    "Agency",
-    "Source",
-    "Record id",
-    "Related record id",
-    "Line",
-    "Relationship key",
-    "From",
-    "To",
-]
-FLAG_EVIDENCE_COLUMNS = [
-    "#",
-    "Part",
-    "Kind",
-    "Agency",
-    "Source record",
-    "Related record",
-    "Relationship or event",
-    "From",
-    "To",
-    "Description",
-    "Link probability",
-]
-PEOPLE_COLUMNS = [
-    "Name",
-    "Role",
-    "Date of birth",
-    "Agencies",
-    "Records",
-    "On a primary record",
-    "Weakest link",
-    "Person id",
-]
-HOUSEHOLD_COLUMNS = ["Person", "From", "To", "Sources"]
-CHRONOLOGY_COLUMNS = [
-    "Date",
-    "Agency",
-    "Source record",
-    "Who",
-    "Relation to child",
-    "Kind",
-    "Event",
-    "Role",
-    "Summary",
-    "Link probability",
-]
-LABEL_MAX = 26  # characters of a name drawn on the canvas; the tooltip has it all
 
 CROWDED_EDGES = 16  # above this many lines, edge labels wait until the reviewer zooms in
-SHARED_ADDRESS = "Also at the same address (inferred from addresses, not recorded)"
-ALSO_DERIVED = "Also follows from their recorded parents (derived)"
-
-ROLE_TEXT = {"focus_child": "child in focus", "child": "child", "adult": "adult"}
-
-
-def _agencies_text(n: int) -> str:
-    return "1 agency" if n == 1 else f"{n} agencies"
-
-
-def _node_style(p: PersonData) -> dict[str, Any]:
-    n_agencies = len(p.agencies)
-    size = 14 + 4 * min(n_agencies, 6)
-    border = "#1b1b1b"
-    if p.role == "focus_child":
-        shape, fill, size, width = "star", "#F0E442", size + 8, 2
-    elif p.named_in_flag:
-        shape, fill, width = "diamond", "#D55E00", 4
-    elif p.role == "child":
-        shape, fill, width = "dot", "#56B4E9", 2
-    else:
-        shape, fill, width = "square", "#DDDDDD", 2
-    style: dict[str, Any] = {
-        "shape": shape,
-        "size": size,
-        "borderWidth": width,
-        "color": {
-            "background": fill,
-            "border": border,
-            "highlight": {"background": fill, "border": "#000000"},
-            "hover": {"background": fill, "border": "#000000"},
-        },
-    }
-    if not p.in_primary:
-        style["shapeProperties"] = {"borderDashes": [5, 4]}
-    return style
 
 
 def _vis_data(
@@ -156,278 +87,6 @@ VIS_OPTIONS: dict[str, Any] = {
 }
 
 
-def _people(
-    data: FamilyViewData, show: Presenter, coords: dict[str, tuple[int, int]]
-) -> tuple[list[dict[str, Any]], dict[str, Any], list[list[str]]]:
-    """vis nodes, the side panel of each person and the rows of the people table."""
-    from pyvis.node import Node
-
-    flag_types_by_adult: dict[str, list[str]] = {}
-    for f in data.flags:
-        if f.adult_person_id:
-            flag_types_by_adult.setdefault(f.adult_person_id, []).append(
-                f.flag_type.replace("_", " ")
-            )
-
-    nodes: list[dict[str, Any]] = []
-    people_panel: dict[str, Any] = {}
-    people_rows: list[list[str]] = []
-    for p in data.persons:
-        name = show.name(p.person_id)
-        short = name if len(name) <= LABEL_MAX else name[: LABEL_MAX - 1] + "…"
-        label_lines = [short, f"{show.age(p)} · {_agencies_text(len(p.agencies))}"]
-        if p.named_in_flag:
-            label_lines.append("named in a flag")
-        flag_note = "; ".join(sorted(set(flag_types_by_adult.get(p.person_id, []))))
-        tooltip = "\n".join(
-            x
-            for x in [
-                name,
-                f"{ROLE_TEXT[p.role]} · {show.dob(p)}",
-                "Agencies: " + ("; ".join(p.agencies) or "none"),
-                "" if p.in_primary else "On no primary (children's social care / health) record",
-                f"Named in flag: {flag_note}" if flag_note else "",
-                f"Weakest link in this person: {probability(p.min_link_probability)}",
-                "Click for records by agency",
-            ]
-            if x
-        )
-        x, y = coords[p.person_id]
-        nodes.append(
-            Node(
-                p.person_id, label="\n".join(label_lines), title=tooltip, x=x, y=y, **_node_style(p)
-            ).options
-        )
-        facts = [
-            ["Role", ROLE_TEXT[p.role]],
-            ["Age band" if show.redact else "Date of birth", show.dob(p)],
-            ["Sex", p.sex or ""],
-            ["Agencies", "; ".join(p.agencies)],
-            ["Primary record", "yes" if p.in_primary else "no — on no primary record"],
-            ["Named in flag", flag_note],
-            ["Weakest link", probability(p.min_link_probability)],
-            ["Person id", p.person_id],
-        ]
-        records = [
-            [
-                r.agency,
-                r.source,
-                r.record_id,
-                show.recorded_name(r.first_name, r.middle_names, r.surname),
-                "withheld" if show.redact else (r.dob_raw or ""),
-            ]
-            for r in p.records
-        ]
-        people_panel[p.person_id] = {"name": name, "facts": facts, "records": records}
-        people_rows.append(
-            [
-                name,
-                ROLE_TEXT[p.role] + (" (named in a flag)" if p.named_in_flag else ""),
-                show.dob(p),
-                "; ".join(p.agencies),
-                str(p.n_records),
-                "yes" if p.in_primary else "no",
-                probability(p.min_link_probability),
-                p.person_id,
-            ]
-        )
-
-    return nodes, people_panel, people_rows
-
-
-def _links(
-    edges: list[graph.EdgeGroup], show: Presenter, smooth: dict[str, Any]
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """vis edges and the side panel (evidence) of each."""
-    from pyvis.edge import Edge
-
-    vis_edges: list[dict[str, Any]] = []
-    links_panel: dict[str, Any] = {}
-    basis_text = {b: text for b, _, text in graph.BASES}
-    for e in edges:
-        terms = ", ".join(t.replace("_", " ") for t in e.terms)
-        if e.basis == "recorded":
-            label = f"{terms} ({', '.join(e.sources)})"
-        elif e.category == "household":
-            label = ""  # grey and dashed says it; the tooltip and panel give the evidence
-        else:
-            label = f"{terms} ({e.basis})"
-        a, b = show.name(e.from_id), show.name(e.to_id)
-        heading = f"{a} — {terms} — {b}"
-        dates = sorted({(show.date(r.start_date), show.date(r.end_date)) for r in e.rows})
-        tooltip = "\n".join(
-            x
-            for x in [
-                heading,
-                basis_text[e.basis],
-                ("Recorded by: " + "; ".join(e.agencies)) if e.agencies else "",
-                SHARED_ADDRESS if e.shared_address else "",
-                ALSO_DERIVED if e.also_derived else "",
-                f"Weakest person link: {probability(e.link_probability)}"
-                if e.link_probability is not None
-                else "",
-                "Click for the evidence",
-            ]
-            if x
-        )
-        dashes = graph.BASIS_DASHES[e.basis]
-        colour = graph.CATEGORY_COLOUR[e.category]
-        vis_edges.append(
-            Edge(
-                e.from_id,
-                e.to_id,
-                directed=e.directed,
-                id=e.edge_id,
-                label=label,
-                title=tooltip,
-                dashes=dashes,
-                width=3 if e.basis == "recorded" else 2,
-                smooth=smooth[e.edge_id],
-                color={"color": colour, "highlight": colour, "hover": colour},
-            ).options
-        )
-        evidence: list[list[str]] = []
-        seen: set[tuple[str, ...]] = set()
-        for r in [*sorted(e.rows, key=lambda r: r.basis != "recorded"), *e.folded]:
-            if r.relationship == "co_resident":
-                says = f"{show.name(r.person_id)} and {show.name(r.related_person_id)} share an address"
-            else:
-                says = f"{show.name(r.related_person_id)} is {show.name(r.person_id)}'s {r.relationship.replace('_', ' ')}"
-            items = r.evidence or ({},)
-            for item in items:
-                row = [
-                    says,
-                    r.basis,
-                    str(item.get("agency") or r.agency or ""),
-                    str(item.get("source") or r.source or ""),
-                    str(item.get("record_id") or ""),
-                    str(item.get("related_record_id") or ""),
-                    str(item.get("line_number") or ""),
-                    str(item.get("relationship_key") or ""),
-                    show.date(item.get("start_date")),
-                    show.date(item.get("end_date")),
-                ]
-                key = tuple(row[2:])
-                if key in seen and item:
-                    continue
-                seen.add(key)
-                evidence.append(row)
-        links_panel[e.edge_id] = {
-            "heading": heading,
-            "facts": [
-                ["Relationship", terms],
-                ["Basis", basis_text[e.basis]],
-                ["Recorded by", "; ".join(e.agencies)],
-                ["Same address", SHARED_ADDRESS if e.shared_address else ""],
-                ["Also derived", ALSO_DERIVED if e.also_derived else ""],
-                ["Dates", "; ".join(f"{s or '?'} to {t or 'now'}" for s, t in dates if s or t)],
-                ["Weakest person link", probability(e.link_probability)],
-            ],
-            "evidence": evidence,
-        }
-
-    return vis_edges, links_panel
-
-
-def _flags(data: FamilyViewData, show: Presenter) -> list[dict[str, Any]]:
-    flags = []
-    for f in data.flags:
-        flags.append(
-            {
-                "type": f.flag_type.replace("_", " "),
-                "key": f.flag_key,
-                "child": show.name(f.child_person_id),
-                "adult": show.name(f.adult_person_id) if f.adult_person_id else "",
-                "explanation": show.text(f.explanation),
-                "link_probability": probability(f.link_probability),
-                "evidence": [
-                    [
-                        str(ev.item_no),
-                        ev.part or "",
-                        ev.kind if not ev.basis else f"{ev.kind or ''} ({ev.basis})",
-                        ev.agency or "",
-                        f"{ev.source or ''}:{ev.record_id or ''}" if ev.record_id else "",
-                        ev.related_record_id or "",
-                        (ev.relationship or ev.event_type or "").replace("_", " "),
-                        show.date(ev.date_from),
-                        show.date(ev.date_to),
-                        (
-                            WITHHELD_SUMMARY
-                            if show.redact and ev.kind == "event"
-                            else show.text(ev.description)
-                        ),
-                        probability(ev.link_probability),
-                    ]
-                    for ev in f.evidence
-                ],
-            }
-        )
-
-    return flags
-
-
-def _households(data: FamilyViewData, show: Presenter) -> list[dict[str, Any]]:
-    households = []
-    for h in data.households:
-        where = (
-            "address withheld"
-            if show.redact
-            else (h.address or h.address_key or "address not recorded")
-        )
-        if h.is_communal:
-            where += " (communal: no co-residence is inferred here)"
-        households.append(
-            {
-                "heading": f"Household {h.household_id} — {where}",
-                "rows": [
-                    [
-                        show.name(m.person_id),
-                        show.date(m.date_from),
-                        show.date(m.date_to) or "now",
-                        "; ".join(m.sources),
-                    ]
-                    for m in h.members
-                ],
-            }
-        )
-
-    return households
-
-
-def _chronologies(data: FamilyViewData, show: Presenter) -> list[dict[str, Any]]:
-    chronologies = []
-    for child_id, entries in data.chronologies:
-        chronologies.append(
-            {
-                "child": show.name(child_id),
-                "rows": [
-                    [
-                        show.date(c.event_date),
-                        c.agency or "",
-                        f"{c.source or ''}:{c.record_id or ''}" if c.record_id else "",
-                        show.name(c.person_id, c.person_name)
-                        if c.person_id
-                        else show.free_name(c.person_name),
-                        (c.relation_to_child or "").replace("_", " ")
-                        + (
-                            f" ({c.relation_basis})"
-                            if c.relation_basis and c.relation_basis != "recorded"
-                            else ""
-                        ),
-                        c.entry_kind or "",
-                        (c.event_type or "").replace("_", " "),
-                        c.role or "",
-                        WITHHELD_SUMMARY if show.redact else (c.summary or ""),
-                        probability(c.link_probability),
-                    ]
-                    for c in entries
-                ],
-            }
-        )
-
-    return chronologies
-
-
 def render_family_view(data: FamilyViewData, *, redact: bool = False) -> str:
     """The family view as one self-contained HTML string.
 
@@ -443,8 +102,8 @@ def render_family_view(data: FamilyViewData, *, redact: bool = False) -> str:
     edges = graph.edge_groups(data)
     coords = graph.layout(data, edges)
     smooth = graph.edge_smoothness(edges, coords)
-    nodes, people_panel, people_rows = _people(data, show, coords)
-    vis_edges, links_panel = _links(edges, show, smooth)
+    nodes, people_panel, people_rows = people_network(data, show, coords)
+    vis_edges, links_panel = link_network(edges, show, smooth)
     nodes, vis_edges = [show.visible(n) for n in nodes], [show.visible(e) for e in vis_edges]
     people_panel, links_panel = show.content(people_panel), show.content(links_panel)
     options = json.loads(json.dumps(VIS_OPTIONS))
@@ -500,13 +159,13 @@ def render_family_view(data: FamilyViewData, *, redact: bool = False) -> str:
             (b, " ".join(map(str, d)) if isinstance(d, list) else "", text)
             for b, d, text in graph.BASES
         ],
-        flags=show.content(_flags(data, show)),
+        flags=show.content(flag_tables(data, show)),
         evidence_columns=FLAG_EVIDENCE_COLUMNS,
         people=show.content(people_rows),
         people_columns=PEOPLE_COLUMNS,
-        households=show.content(_households(data, show)),
+        households=show.content(household_tables(data, show)),
         household_columns=HOUSEHOLD_COLUMNS,
-        chronologies=show.content(_chronologies(data, show)),
+        chronologies=show.content(chronology_tables(data, show)),
         chronology_columns=CHRONOLOGY_COLUMNS,
         run=run,
         payload=script_json(payload),

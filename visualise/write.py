@@ -15,8 +15,9 @@ from pathlib import Path
 import duckdb
 
 from famlink.linkage.errors import OutputError
-from famlink.visualise.data import family_view_data, index_data
+from famlink.visualise.family_data import family_view_data
 from famlink.visualise.family_view import render_family_view
+from famlink.visualise.index_data import index_data
 from famlink.visualise.index_view import child_view_filename, family_view_filename, render_index
 
 INDEX_NAME = "index.html"

@@ -27,9 +27,14 @@ from datetime import date
 from pathlib import Path
 from random import Random
 
-from famlink.linkage.sample.sources import SOURCES, CsvOut, Ctx, Evidence, Source, fmt_date
+from famlink.linkage.sample.cluster import build_cluster
+from famlink.linkage.sample.context import Ctx, Evidence
+from famlink.linkage.sample.dates import months_before
+from famlink.linkage.sample.files import CsvOut
+from famlink.linkage.sample.recording import fmt_date
+from famlink.linkage.sample.sources import SOURCES, Source
 from famlink.linkage.sample.truth import FLAG_COLUMNS, ClusterTruth
-from famlink.linkage.sample.world import World, months_before
+from famlink.linkage.sample.world import World
 
 DEFAULT_REFERENCE_DATE = date(2026, 9, 30)
 #: a round of deliberately bad rows and values from the first cluster, then every this many
@@ -115,7 +120,7 @@ def generate(out_dir: str | Path, *, families: int, seed: int,
     flag_detect = dict.fromkeys(FLAG_TYPES, 0)
     made = index = n_persons = 0
     while made < families:
-        cluster = world.cluster(index, allow_two=families - made >= 2)
+        cluster = build_cluster(world, index, allow_two=families - made >= 2)
         if index % INJECT_EVERY == 0:
             ctx.pending.update(dict.fromkeys(
                 (*_FORCED, *(f"{src.name}:rows" for src in sources)), True))

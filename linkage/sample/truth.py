@@ -34,8 +34,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from famlink.linkage.sample.sources import Evidence
-from famlink.linkage.sample.world import Cluster, Person, age_in_months, age_on
+from famlink.linkage.sample.context import Evidence
+from famlink.linkage.sample.dates import age_in_months, age_on
+from famlink.linkage.sample.world import Cluster, Person
 
 INVERSE = {"mother": "child", "father": "child", "parent": "child", "step_parent": "step_child",
            "carer": "cared_for", "child": "parent", "step_child": "step_parent",
