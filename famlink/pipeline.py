@@ -21,6 +21,7 @@ from famlink.linkage.ingest import IngestReport, ingest
 from famlink.linkage.jobfile import BACKENDS, Job, load_job
 from famlink.linkage.link import LinkResult, link_records
 from famlink.linkage.output import DATABASE_NAME
+from famlink.models.flags import FlagSettings, flag_settings
 
 Progress = Callable[[str], None]
 
@@ -92,6 +93,9 @@ def run_link(
     ``backend`` ("duckdb" or "spark") overrides the job file's ``[linkage] backend``.
     """
     job = load_job(job_path)
+    # [flags] is checked now, not after the long linkage run
+    flag_rules = flag_settings(job.flags, job_file=str(job_path),
+                               non_mobile_age_months=job.family.non_mobile_age_months)
     if backend is not None:
         if backend not in BACKENDS:
             raise FamlinkError(f"unknown backend {backend!r}", hint="use one of: " + ", ".join(BACKENDS))
@@ -124,7 +128,8 @@ def run_link(
                 config=_config(job, model_path),
             )
             try:
-                summary = _stages(con, job, out, database, run_id, model_path, with_models, progress, timings)
+                summary = _stages(con, job, out, database, run_id, model_path, with_models, progress, timings,
+                                  flag_rules)
             except BaseException as err:
                 manifest.finish_run(con, run_id, status="failed", error=str(err))
                 raise
@@ -152,6 +157,7 @@ def _stages(
     with_models: bool,
     progress: Progress,
     timings: dict[str, float],
+    flag_rules: FlagSettings,
 ) -> RunSummary:
     t0 = time.perf_counter()
     stages = 3 if with_models else 2
@@ -191,7 +197,8 @@ def _stages(
         options: dict[str, Any] = {
             "reference_date": job.reference_date,
             "co_residence_window_months": job.family.co_residence_window_months,
-            "non_mobile_age_months": job.family.non_mobile_age_months,
+            "non_mobile_age_months": flag_rules.value("non_mobile_injury", "age_months"),
+            "flag_rules": flag_rules,
         }
         if job.linkage.backend == "spark":
             from famlink.models.spark_engine import MODELS_WORK_DIR_NAME, build_models_on_spark

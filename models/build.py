@@ -129,7 +129,7 @@ STEPS = (
     ("families", build_families),
     ("people", flags.build_people),
     ("adults_around", flags.build_adults_around),
-    ("flags", flags.build_flags),
+    ("flags", flags.build_flags),  # with the job's flag settings (`build_tables`)
     ("chronology", chronology.build_chronology),
 )
 # Working (`m_*`) tables no step after this one reads.
@@ -142,7 +142,8 @@ RELEASE_AFTER = {
     "relationships_resolved": ("m_co_items",),
     "families": ("m_und", "m_label", "m_label_next"),
     "flags": ("m_primary_known", "m_around", "m_flag_adults", "m_flag_items", "m_injuries",
-              "m_sib_hits", "m_parent", "m_role_text"),
+              "m_sib_hits", "m_parent", "m_role_text", "m_flag_heads", "m_risk_events",
+              "m_sib_events"),
 }
 
 
@@ -152,8 +153,13 @@ def build_models(
     reference_date: date,
     co_residence_window_months: int = 12,
     non_mobile_age_months: int = 6,
+    flag_rules: flags.FlagSettings | None = None,
 ) -> ModelsReport:
     """Build family graphs' tables, flags and chronologies from linkage's tables.
+
+    ``flag_rules`` (the job file's ``[flags]``, checked by `flags.flag_settings`) says which
+    flag rules run with which parameters; by default every rule, with its defaults and
+    ``non_mobile_age_months``.
 
     Reads `source_records`, `person_records`, `persons`, `relationships` and `events`;
     writes `relationships_resolved`, `relationship_evidence`, `residences`, `households`,
@@ -173,7 +179,7 @@ def build_models(
     # (One transaction would say the same, but DuckDB holds a transaction's new tables in
     # memory until it commits: on 1M records that doubled the stage's peak memory.)
     con.execute("DROP TABLE IF EXISTS models_run")
-    report = build_tables(con, **options)
+    report = build_tables(con, **options, flag_rules=flag_rules)
     write_models_run(con, report, **options)
     return report
 
@@ -184,6 +190,7 @@ def build_tables(
     reference_date: date,
     co_residence_window_months: int,
     non_mobile_age_months: int,
+    flag_rules: flags.FlagSettings | None = None,
 ) -> ModelsReport:
     """Run every step (`STEPS`) on `con` — a DuckDB connection, or the Spark stand-in
     `famlink.linkage.spark.sql.SparkSQLConnection` — and count what they wrote."""
@@ -200,10 +207,14 @@ def build_tables(
     # string formatting of values.
     for name, value in settings.items():
         con.execute(f"SET VARIABLE {name} = ?", [value])
+    rules = flag_rules or flags.flag_settings(None, non_mobile_age_months=non_mobile_age_months)
     try:
         for name, func in STEPS:
             t0 = time.perf_counter()
-            func(con)
+            if func is flags.build_flags:
+                flags.build_flags(con, rules)
+            else:
+                func(con)
             timings[name] = round(time.perf_counter() - t0, 3)
             # Working tables go as soon as no later step reads them (they live in memory).
             for table in RELEASE_AFTER.get(name, ()):

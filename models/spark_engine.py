@@ -34,6 +34,7 @@ from famlink.linkage.spark.sql import (
 if TYPE_CHECKING:
     from famlink.linkage.jobfile import SparkSettings
     from famlink.models.build import ModelsReport
+    from famlink.models.flags import FlagSettings
 
 
 #: working folder inside the output folder (linkage's tables as Parquet, the models tables
@@ -49,6 +50,7 @@ def build_models_on_spark(
     reference_date: date,
     co_residence_window_months: int = 12,
     non_mobile_age_months: int = 6,
+    flag_rules: FlagSettings | None = None,
 ) -> ModelsReport:
     """Build the models tables on Spark from linkage's tables in ``con`` and write them
     into ``con``, as :func:`models.build.build_models` does on DuckDB (same tables, same
@@ -64,7 +66,7 @@ def build_models_on_spark(
     }
     outputs = [t for t in build.MODELS_TABLES if t != "models_run"]
     schema = duckdb_schema_of(
-        describe(con, build.INPUT_TABLES), lambda empty: build.build_models(empty, **options), outputs)
+        describe(con, build.INPUT_TABLES), lambda empty: build.build_models(empty, **options, flag_rules=flag_rules), outputs)
     con.execute("DROP TABLE IF EXISTS models_run")  # until the new build is complete
     shutil.rmtree(work_dir, ignore_errors=True)
     (work_dir / "in").mkdir(parents=True)
@@ -77,7 +79,7 @@ def build_models_on_spark(
             engine = SparkSQLConnection(spark)
             for table in build.INPUT_TABLES:
                 engine.register(table, spark.read.parquet(str(work_dir / "in" / f"{table}.parquet")))
-            report = build.build_tables(engine, **options)
+            report = build.build_tables(engine, **options, flag_rules=flag_rules)
             for table, columns in schema.items():
                 load_into_duckdb(con, engine, table, columns, str(work_dir / "out" / table))
     except FamlinkError:

@@ -239,3 +239,29 @@ def test_memory_limit_defaults_and_is_checked(tmp_path: Path) -> None:
     assert job.linkage.memory_limit == "6GB"
     message = job_error(tmp_path, JOB_HEAD + '[linkage]\nmemory_limit = "lots"\n' + SOURCE)
     assert "linkage.memory_limit" in message and "3GB" in message
+
+
+def test_flags_table_is_kept_as_written(tmp_path: Path) -> None:
+    path = write_job(tmp_path, JOB_HEAD + """
+[flags.adult_risk_history]
+enabled = false
+min_age = 21
+[flags.sibling_safeguarding_history]
+event_types = ["cp_plan"]
+""" + SOURCE)
+    job = load_job(path)
+    assert job.flags == {"adult_risk_history": {"enabled": False, "min_age": 21},
+                         "sibling_safeguarding_history": {"event_types": ["cp_plan"]}}
+    assert load_job(write_job(tmp_path, JOB_HEAD + SOURCE)).flags == {}
+
+
+def test_a_flags_entry_that_is_not_a_table(tmp_path: Path) -> None:
+    message = job_error(tmp_path, JOB_HEAD + "[flags]\nnon_mobile_injury = false\n" + SOURCE)
+    assert "flags.non_mobile_injury: must be a table" in message
+    assert "enabled = false" in message  # the hint shows how to switch a rule off
+
+
+def test_a_flags_value_of_the_wrong_shape(tmp_path: Path) -> None:
+    message = job_error(tmp_path, JOB_HEAD + '[flags.non_mobile_injury]\nage_months = 1.5\n'
+                        + SOURCE)
+    assert "flags.non_mobile_injury.age_months" in message
