@@ -10,6 +10,7 @@ import base64
 import functools
 import hashlib
 import json
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
@@ -31,7 +32,7 @@ REDACTION_NOTICE = (
 @functools.cache
 def _env() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("visualise", "templates"),
+        loader=jinja2.PackageLoader("famlink.visualise", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -40,7 +41,7 @@ def _env() -> jinja2.Environment:
 
 @functools.cache
 def asset(name: str) -> str:
-    return (resources.files("visualise") / "templates" / name).read_text(encoding="utf-8")
+    return (resources.files("famlink.visualise") / "templates" / name).read_text(encoding="utf-8")
 
 
 @functools.cache
@@ -93,8 +94,12 @@ def content_security_policy(scripts: list[str], styles: list[str]) -> str:
     )
 
 
-def render_page(template: str, *, scripts: list[str], **context: Any) -> str:
-    css = asset("view.css")
+def render_page(
+    template: str, *, scripts: list[str], styles: Sequence[str] = (), **context: Any
+) -> str:
+    """Render one of the templates with the views' CSS (``view.css``, then the named
+    `styles` assets) and a CSP admitting only that style and the given inline `scripts`."""
+    css = "\n".join(asset(name) for name in ("view.css", *styles))
     return (
         _env()
         .get_template(template)
