@@ -256,7 +256,7 @@ def report_command(
     with _connect(out_dir) as con:
         report = audit_lib.build_report(con, status=status, flag_type=flag_type)
     if fmt == "html":
-        from famlink.visualise.audit_report import render_audit_report
+        from famlink.visualise.audit_report import render_audit_report  # keep --help fast
 
         text = render_audit_report(report)
     else:

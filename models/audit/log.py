@@ -37,6 +37,14 @@ STATUSES = ("confirmed", "dismissed", "needs_info")
 GENESIS_HASH = "0" * 64
 """`prev_hash` of the first decision."""
 
+# The flag as the auditor saw it: kept with each decision (from `flags` and its evidence, or
+# carried from the previous decision on a key no longer raised).
+_SNAPSHOT_COLUMNS = (
+    *FLAG_COLUMNS[1:],
+    "evidence_summary",
+    "evidence_fingerprint",
+)
+
 # The columns of `flag_decisions`, in order (docs/tables.md).
 COLUMNS = (
     "decision_id",
@@ -45,15 +53,7 @@ COLUMNS = (
     "reason",
     "decided_by",
     "decided_at",
-    "flag_type",
-    "child_person_id",
-    "child_name",
-    "adult_person_id",
-    "adult_name",
-    "explanation",
-    "link_probability",
-    "evidence_summary",
-    "evidence_fingerprint",
+    *_SNAPSHOT_COLUMNS,
     "run_id",
     "prev_hash",
     "row_hash",
@@ -81,15 +81,6 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     row_hash VARCHAR NOT NULL
 )
 """
-
-# The flag as the auditor saw it: kept with each decision (from `flags` and its evidence, or
-# carried from the previous decision on a key no longer raised).
-_SNAPSHOT_COLUMNS = (
-    *FLAG_COLUMNS[1:],
-    "evidence_summary",
-    "evidence_fingerprint",
-)
-
 
 class UnknownFlagError(FamlinkError):
     """No current flag has this key (and, unless `decisions` > 0, no decision either)."""

@@ -12,7 +12,13 @@ import duckdb
 
 from famlink.models.audit.evidence import evidence_by_flag, evidence_summary, latest_run_id
 from famlink.models.audit.log import VerifyResult, utc_naive, verify_chain
-from famlink.models.audit.status import LIST_STATUSES, FlagStatus, current_status, orphaned
+from famlink.models.audit.status import (
+    LIST_COLUMNS,
+    LIST_STATUSES,
+    FlagStatus,
+    current_status,
+    orphaned,
+)
 
 
 @dataclass(frozen=True)
@@ -59,15 +65,7 @@ REPORT_COLUMNS = (
     "reason",
     "decided_by",
     "decided_at",
-    "decisions",
-    "evidence_changed",
-    "flag_type",
-    "child_person_id",
-    "child_name",
-    "adult_person_id",
-    "adult_name",
-    "link_probability",
-    "explanation",
+    *LIST_COLUMNS[LIST_COLUMNS.index("decisions") :],
     "evidence",
 )
 """Columns of :func:`report_rows`, in order (the CSV report's header)."""

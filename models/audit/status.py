@@ -172,21 +172,8 @@ def orphaned(con: duckdb.DuckDBPyConnection, *, flag_type: str | None = None) ->
         d = decisions[-1]
         if key in current or (flag_type and d.flag_type != flag_type):
             continue
-        out.append(
-            FlagStatus(
-                flag_key=key,
-                status="orphaned",
-                flag_type=d.flag_type,
-                child_person_id=d.child_person_id,
-                child_name=d.child_name,
-                adult_person_id=d.adult_person_id,
-                adult_name=d.adult_name,
-                explanation=d.explanation,
-                link_probability=d.link_probability,
-                decisions=len(decisions),
-                latest=d,
-            )
-        )
+        as_decided = {c: getattr(d, c) for c in FLAG_COLUMNS}  # the flag as it was then
+        out.append(FlagStatus(status="orphaned", decisions=len(decisions), latest=d, **as_decided))
     out.sort(key=lambda f: (f.flag_type or "", f.child_person_id or "", f.adult_person_id or ""))
     return out
 
