@@ -1,6 +1,6 @@
 """The flag audit: decisions survive re-runs of `famlink link`, decisions on flags that go are
-kept as orphaned, the log is append-only and tamper-evident, and the commands and the HTML
-report behave as an auditor needs.
+kept as orphaned, the log is append-only and tamper-evident, and the commands behave as an
+auditor needs (the report: test_audit_report.py).
 
 The re-run tests use the real pipeline on the committed sample (trained once per module,
 then re-scored with the saved model, as a data officer does monthly).
@@ -13,17 +13,14 @@ import io
 import json
 import re
 import shutil
-import stat
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
-from models_fixtures import REFERENCE_DATE, LinkageDB
+from audit_fixtures import KEY, invoke, mode, small_output
+from models_fixtures import REFERENCE_DATE
 
-from famlink.cli import main
 from famlink.linkage.jobfile import load_job
 from famlink.models import audit, build_models
 from famlink.models.explain import LINK_PROBABILITY_TEXT, RULES, explain_flag
@@ -32,14 +29,6 @@ from famlink.pipeline import run_link
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 WHEN = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
-
-
-def invoke(*args: object):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 # --- the real pipeline on the committed sample ----------------------------------------------
@@ -211,24 +200,9 @@ def test_rule_texts_are_the_wording_of_docs_flags_md() -> None:
 
 # --- a small hand-made case: fast tests of the log and the commands -------------------------
 
-KEY = "unrecorded_male_carer:Pkid:Pman"
-
-
 @pytest.fixture
 def out_dir(tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    out.mkdir(mode=0o700)
-    db = LinkageDB()
-    db.person("Pmum", "csc", "C1", "Amy Hall", dob="1995-02-01", sex="female", uprn="100")
-    db.person("Pkid", "csc", "C2", "Ben Hall", dob="2026-05-01", sex="male", uprn="100")
-    db.person("Pman", "police", "PL1", "Joe Bloggs", dob="1990-01-01", sex="male", uprn="100")
-    db.relationship("csc", "C2", "C1", "mother")
-    db.event("police", "PL1", "2026-03-01", "domestic_abuse", role="suspect", summary="Call-out")
-    with duckdb.connect(str(out / "famlink.duckdb")) as con:
-        db.connect(con)
-        build_models(con, reference_date=REFERENCE_DATE)
-    (out / "famlink.duckdb").chmod(0o600)
-    return out
+    return small_output(tmp_path / "out")
 
 
 def test_the_log_is_append_only_and_the_latest_decision_is_the_status(out_dir: Path) -> None:
@@ -327,54 +301,6 @@ def test_verify_detects_an_edited_or_deleted_row(out_dir: Path, tamper: str) -> 
     broken_at = 3 if tamper in ("delete", "edit_and_rehash") else 2  # … the next row tells
     assert f"decision log BROKEN at decision {broken_at}" in result.output
     assert "Traceback" not in result.output
-
-
-URL_ATTRIBUTES = {"src", "href", "action", "formaction", "srcset", "data", "poster"}
-SAFE_TAGS = {
-    "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "strong", "span", "br",
-    "table", "thead", "tbody", "tr", "th", "td", "code", "details", "summary", "ol", "li",
-    "pre", "script",
-}
-
-
-def _tags(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
-    found: list[tuple[str, list[tuple[str, str | None]]]] = []
-
-    class Collect(HTMLParser):
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            found.append((tag, attrs))
-
-    Collect().feed(html)
-    return found
-
-
-def test_html_report_escapes_data_and_is_self_contained(out_dir: Path, tmp_path: Path) -> None:
-    hostile = "<script>alert(1)</script>"
-    result = invoke("audit", out_dir, "decide", KEY, "--status", "confirmed",
-                    "--reason", hostile, "--by", '"><img src=x onerror=alert(2)>')
-    assert result.exit_code == 0, result.output
-    path = tmp_path / "audit.html"
-    result = invoke("audit", out_dir, "report", "--format", "html", "--out", path)
-    assert result.exit_code == 0, result.output
-    assert mode(path) == 0o600
-    html = path.read_text(encoding="utf-8")
-    assert hostile not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<img" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
-    tags = _tags(html)
-    assert not [(t, a) for t, attrs in tags for a, _ in attrs if a in URL_ATTRIBUTES]
-    assert {t for t, _ in tags} <= SAFE_TAGS
-    assert "http://" not in html and "https://" not in html and "url(" not in html
-    assert '<meta charset="utf-8">' in html and "default-src 'none'" in html
-    # every flag is there with its evidence; the decided one with reason and who
-    assert "father_not_recorded:Pkid" in html and "Call-out" in html
-    assert html.count("<script>") == 1  # only the report's own sorting script
-
-    csv_path = tmp_path / "audit.csv"
-    result = invoke("audit", out_dir, "report", "--format", "csv", "--out", csv_path)
-    assert result.exit_code == 0 and mode(csv_path) == 0o600
-    rows = {r["flag_key"]: r for r in csv.DictReader(io.StringIO(csv_path.read_text("utf-8")))}
-    assert rows[KEY]["reason"] == hostile and rows[KEY]["status"] == "confirmed"
-    assert "police record PL1" in rows["adult_risk_history:Pkid:Pman"]["evidence"]
 
 
 def test_decisions_survive_a_rerun_on_data_with_new_records(linked: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import base64
 import functools
 import hashlib
 import json
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
@@ -93,8 +94,12 @@ def content_security_policy(scripts: list[str], styles: list[str]) -> str:
     )
 
 
-def render_page(template: str, *, scripts: list[str], **context: Any) -> str:
-    css = asset("view.css")
+def render_page(
+    template: str, *, scripts: list[str], styles: Sequence[str] = (), **context: Any
+) -> str:
+    """Render one of the templates with the views' CSS (``view.css``, then the named
+    `styles` assets) and a CSP admitting only that style and the given inline `scripts`."""
+    css = "\n".join(asset(name) for name in ("view.css", *styles))
     return (
         _env()
         .get_template(template)

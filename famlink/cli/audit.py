@@ -1,6 +1,7 @@
 """`famlink audit DIR …`: record and review a case auditor's decisions on flags.
 
-Thin: each command opens the output database, asks `models.audit`, prints or writes. Only
+Thin: each command opens the output database, asks `models.audit` (the HTML report is
+rendered by `visualise.audit_report`), prints or writes. Only
 `decide` opens the database for writing (and only inserts into `flag_decisions`).
 """
 
@@ -14,7 +15,14 @@ from pathlib import Path
 import click
 import duckdb
 
-from famlink.cli.common import echo_rows, format_option, open_output, progress, user_errors
+from famlink.cli.common import (
+    echo_rows,
+    format_option,
+    open_output,
+    progress,
+    render_rows,
+    user_errors,
+)
 from famlink.cli.options import flag_type_option
 from famlink.linkage.errors import FamlinkError
 from famlink.models import audit as audit_lib
@@ -247,11 +255,13 @@ def report_command(
     out_dir = _out_dir()
     with _connect(out_dir) as con:
         report = audit_lib.build_report(con, status=status, flag_type=flag_type)
-    text = (
-        audit_lib.render_report_html(report)
-        if fmt == "html"
-        else audit_lib.render_report_csv(report)
-    )
+    if fmt == "html":
+        from famlink.visualise.audit_report import render_audit_report  # keep --help fast
+
+        text = render_audit_report(report)
+    else:
+        rows = audit_lib.report_rows(report)
+        text = render_rows(audit_lib.REPORT_COLUMNS, rows, "csv") + "\n"
     if out_path is not None and str(out_path) == "-":
         click.echo(text, nl=False)
         return
