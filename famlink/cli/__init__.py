@@ -22,11 +22,11 @@ def main() -> None:
 
 
 def _register() -> None:
+    from famlink.cli.demo import demo
     from famlink.cli.link import COMMANDS as linkage_commands
     from famlink.cli.models import COMMANDS as model_commands
     from famlink.cli.review import COMMANDS as review_commands
     from famlink.cli.view import COMMANDS as view_commands
-    from famlink.cli.demo import demo
 
     for command in [demo, *linkage_commands, *review_commands, *model_commands, *view_commands]:
         main.add_command(command)
