@@ -16,7 +16,10 @@ from typing import Any
 
 from _steps import CHILD_ENV, ROOT, SOURCE_ROOT, log
 
-FROZEN = ("linkage", "models", "visualise", "sample_data")
+# famlink/ reaches the stages through links; copytree follows them, so the frozen famlink/
+# holds real copies of linkage/, models/ and visualise/ (the folders are listed for the diff).
+FROZEN = ("famlink", "sample_data")
+DIFFED = ("famlink", "linkage", "models", "visualise", "sample_data")
 
 
 def models_available() -> bool:
@@ -72,7 +75,7 @@ def freeze(work: Path) -> dict[str, Any]:
     src.mkdir(parents=True)
     for name in FROZEN:
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
-    diff = subprocess.run(["git", "diff", "HEAD", "--", *FROZEN], cwd=ROOT, capture_output=True,  # noqa: S603,S607
+    diff = subprocess.run(["git", "diff", "HEAD", "--", *DIFFED], cwd=ROOT, capture_output=True,  # noqa: S603,S607
                           text=True, check=False).stdout
     (src / "git-diff-at-freeze.patch").write_text(diff, encoding="utf-8")
     CHILD_ENV["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src.resolve()), os.environ.get("PYTHONPATH")]))
