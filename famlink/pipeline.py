@@ -207,7 +207,7 @@ def _drop_scratch_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _config(job: Job, engine: Backend, model_path: Path | None) -> dict[str, Any]:
     config: dict[str, Any] = {
         "linkage": {
-            "backend": job.linkage.backend,
+            "backend": engine.name,
             "match_threshold": job.linkage.match_threshold,
             "link_floor": job.linkage.link_floor,
             "model": str(model_path) if model_path else None,
