@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from famlink.linkage import splink_model
     from famlink.linkage.jobfile import load_job
-    from famlink.linkage.link import SPLINK_LOG_LEVEL
+    from famlink.linkage.predict import SPLINK_LOG_LEVEL
 
     job = load_job(args.job)
     out = Path(args.out)

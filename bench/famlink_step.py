@@ -7,7 +7,7 @@ Usage (what ``run_bench.py`` runs as a child process)::
 Everything after ``--`` is passed to famlink's own click entry point (``famlink.cli.main``),
 so the code path is the ``famlink`` command's. The only additions are thin wrappers around
 the pipeline's stage functions (``ingest``, ``link_records``, ``splink_model.train``,
-``link._cluster``, ``models.build_models``) that mark phase boundaries for the RSS meter and
+``persons._cluster``, ``spark_engine.build_models_on``) that mark phase boundaries for the RSS meter and
 keep the ``RunSummary``, whose timings (``ingest``/``link``/``models`` and linkage's own
 ``train``/``predict``/``cluster``) go into the result file. They add no measurable work.
 
@@ -47,8 +47,8 @@ def _wrap(module: Any, name: str, before: str | None, after: str | None) -> None
     setattr(module, name, wrapper)
 
 
-def _wrap_linkage_session(spark_backend: Any) -> None:
-    original = spark_backend.build_session
+def _wrap_linkage_session(spark_session: Any) -> None:
+    original = spark_session.build_session
 
     @functools.wraps(original)
     def build_session(*args: Any, **kwargs: Any) -> Any:
@@ -60,7 +60,7 @@ def _wrap_linkage_session(spark_backend: Any) -> None:
             METER.mark("train")
         return session
 
-    spark_backend.build_session = build_session
+    spark_session.build_session = build_session
 
 
 class _DuckdbWithSettings:
@@ -98,7 +98,8 @@ def main() -> int:
     famlink_args = [a for a in args.famlink_args if a != "--"] if args.famlink_args[:1] == ["--"] else args.famlink_args
 
     apply_experiment(args.experiment)
-    import famlink.linkage.link as link
+    import famlink.linkage.backend as backend
+    import famlink.linkage.persons as persons
     import famlink.linkage.splink_model as splink_model
     import famlink.pipeline as pipeline
     from famlink.cli import main as famlink_main
@@ -106,10 +107,11 @@ def main() -> int:
     # Phase names: "train" includes registering the inputs (build_linker) and the rebuild
     # of the trained linker; "predict" includes writing record_links; "cluster" includes the
     # cannot-link splits and writing person_records/persons.
-    _wrap(pipeline, "ingest", "ingest", "between")
+    _wrap(backend, "ingest", "ingest", "between")
     if args.spark:
-        import famlink.linkage.spark.backend as spark_backend
         import famlink.linkage.spark.ingest as spark_ingest
+        import famlink.linkage.spark.session as spark_session
+        import famlink.linkage.spark.training as spark_training
 
         _wrap(spark_ingest, "ingest_on_spark", "ingest", "between")
 
@@ -120,20 +122,16 @@ def main() -> int:
         _wrap(pipeline, "link_records", "export", "finish")
         # Ingest and the models stage start Spark sessions of their own: only linkage's
         # (started in its "export" phase) is its own phase, the others stay in theirs.
-        _wrap_linkage_session(spark_backend)
-        _wrap(spark_backend, "spark_components", "cluster_components", None)
+        _wrap_linkage_session(spark_session)
+        _wrap(spark_training, "spark_components", "cluster_components", None)
     else:
         _wrap(pipeline, "link_records", "train", "finish")
     _wrap(splink_model, "train", None, "predict")
-    _wrap(link, "_cluster", "cluster", None)
+    _wrap(persons, "_cluster", "cluster", None)
     try:
-        from famlink import models
+        import famlink.models.spark_engine as spark_engine
 
-        _wrap(models, "build_models", "models", "finish")
-        if args.spark:
-            import famlink.models.spark_engine as spark_engine
-
-            _wrap(spark_engine, "build_models_on_spark", "models", "finish")
+        _wrap(spark_engine, "build_models_on", "models", "finish")  # either engine's models stage
     except ImportError:
         pass
 
@@ -190,7 +188,7 @@ def _reap_jvm() -> dict[str, Any]:
         return {"reaped": False, "why": "pyspark not importable"}
     proc = getattr(SparkContext._gateway, "proc", None)  # noqa: SLF001 - pyspark keeps it there
     if proc is None:
-        # famlink ends the JVM it started (famlink.linkage.spark.backend._stop_jvm) and waits for
+        # famlink ends the JVM it started (famlink.linkage.spark.session._stop_jvm) and waits for
         # it, so RUSAGE_CHILDREN already holds its peak
         return {"reaped": True, "by": "famlink", "seconds": 0.0}
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Where famlink's cluster phase spends its time: each SQL statement of ``linkage.link._cluster``
+"""Where famlink's cluster phase spends its time: each SQL statement of ``linkage.persons._cluster``
 and ``_write_persons``, timed, on a copy of a finished run's database.
 
 Usage::
@@ -69,7 +69,7 @@ def main() -> int:
     import duckdb
     from splink import DuckDBAPI
 
-    import famlink.linkage.link as link
+    import famlink.linkage.persons as persons
     from famlink.linkage.clusters import split_conflicting_clusters
     from famlink.linkage.jobfile import load_job
 
@@ -79,32 +79,32 @@ def main() -> int:
         shutil.copyfile(args.db, db)
         con = duckdb.connect(str(db))
         timed = TimedConnection(con)
-        link.DuckDBAPI = lambda c: DuckDBAPI(c.con if isinstance(c, TimedConnection) else c)
+        persons.DuckDBAPI = lambda c: DuckDBAPI(c.con if isinstance(c, TimedConnection) else c)
 
         def timed_split(*a: Any, **kw: Any) -> Any:
             timed._start("python: split_conflicting_clusters")
             return split_conflicting_clusters(*a, **kw)
 
-        link.split_conflicting_clusters = timed_split
+        persons.split_conflicting_clusters = timed_split
         # The same calls, in the same order, as link.link_records after predicting (this
-        # follows linkage/link.py as it is: optional arguments only when it takes them).
+        # follows linkage/persons.py as it is: optional arguments only when it takes them).
         kwargs: dict[str, Any] = {"match_threshold": job.linkage.match_threshold}
-        params = inspect.signature(link._cluster).parameters
+        params = inspect.signature(persons._cluster).parameters
         review = importlib.import_module("famlink.linkage.review") if "must_link_sql" in params else None
         if "cannot_link_sql" in params:
             kwargs["cannot_link_sql"] = getattr(review, "CANNOT_LINK_SQL", None)
         if "must_link_sql" in params:
             kwargs["must_link_sql"] = review.MUST_LINK_SQL
-        stable_ids = getattr(link, "stable_ids", None)
+        stable_ids = getattr(persons, "stable_ids", None)
         if stable_ids is not None:
             stable_ids.snapshot_previous(timed)
         t0 = time.perf_counter()
-        split = link._cluster(timed, **kwargs)
+        split = persons._cluster(timed, **kwargs)
         if stable_ids is not None:
             timed._start("python+sql: stable_ids.carry_forward")
             stable_ids.carry_forward(timed)
         t1 = time.perf_counter()
-        link._write_persons(timed)
+        persons._write_persons(timed)
         timed.stop()
         t2 = time.perf_counter()
         con.close()

@@ -16,11 +16,12 @@ from typing import Any
 import duckdb
 
 from famlink.linkage import manifest
+from famlink.linkage.backend import Backend, backend_for
 from famlink.linkage.errors import FamlinkError
-from famlink.linkage.ingest import IngestReport, ingest
 from famlink.linkage.jobfile import BACKENDS, Job, load_job
 from famlink.linkage.link import LinkResult, link_records
 from famlink.linkage.output import DATABASE_NAME
+from famlink.linkage.reconcile import IngestReport
 from famlink.models.flags import FlagSettings, flag_settings
 
 Progress = Callable[[str], None]
@@ -100,18 +101,14 @@ def run_link(
         if backend not in BACKENDS:
             raise FamlinkError(f"unknown backend {backend!r}", hint="use one of: " + ", ".join(BACKENDS))
         job = replace(job, linkage=replace(job.linkage, backend=backend))
-    if job.linkage.backend == "spark":
-        from famlink.linkage.spark.backend import check_available
-
-        check_available()
+    engine = backend_for(job)
+    engine.check_available()
     out = Path(out_dir)
     model_path = Path(model) if model else job.linkage.model
     if model_path is not None and not Path(model_path).exists():
         raise FamlinkError("saved model not found", file=str(model_path))
-    if model_path is not None and job.linkage.backend == "spark":
-        from famlink.linkage.spark.backend import load_spark_model
-
-        load_spark_model(Path(model_path))  # a DuckDB model is refused now, not after ingest
+    if model_path is not None:
+        engine.check_model(Path(model_path))
     timings: dict[str, float] = {}
     with private_files():
         database = prepare_output_dir(out)
@@ -125,11 +122,11 @@ def run_link(
                 inputs=manifest.describe_inputs(input_files(job)),
                 seed=job.seed,
                 reference_date=job.reference_date,
-                config=_config(job, model_path),
+                config=_config(job, engine, model_path),
             )
             try:
-                summary = _stages(con, job, out, database, run_id, model_path, with_models, progress, timings,
-                                  flag_rules)
+                summary = _stages(con, job, engine, out, database, run_id, model_path, with_models,
+                                  progress, timings, flag_rules)
             except BaseException as err:
                 manifest.finish_run(con, run_id, status="failed", error=str(err))
                 raise
@@ -150,6 +147,7 @@ def run_link(
 def _stages(
     con: duckdb.DuckDBPyConnection,
     job: Job,
+    engine: Backend,
     out: Path,
     database: Path,
     run_id: str,
@@ -161,14 +159,9 @@ def _stages(
 ) -> RunSummary:
     t0 = time.perf_counter()
     stages = 3 if with_models else 2
-    on = f" on Spark ({job.spark.master})" if job.linkage.backend == "spark" else ""
+    on = engine.where()
     progress(f"[1/{stages}] Reading and standardising {len(job.sources)} sources{on} …")
-    if job.linkage.backend == "spark":
-        from famlink.linkage.spark.ingest import WORK_DIR_NAME, ingest_on_spark
-
-        report = ingest_on_spark(con, job, settings=job.spark, work_dir=out / WORK_DIR_NAME)
-    else:
-        report = ingest(con, job)
+    report = engine.ingest(con, job, out_dir=out)
     timings["ingest"] = time.perf_counter() - t0
     progress(f"      done in {timings['ingest']:.1f}s")
 
@@ -182,15 +175,14 @@ def _stages(
         match_threshold=job.linkage.match_threshold,
         link_floor=job.linkage.link_floor,
         model=model_path,
-        backend=job.linkage.backend,
-        spark=job.spark,
+        backend=engine,
     )
     timings["link"] = time.perf_counter() - t0
     progress(f"      done in {timings['link']:.1f}s ({_timing_breakdown(result.timings)})")
 
     models_report = None
     if with_models:
-        from famlink.models import build_models
+        from famlink.models.spark_engine import build_models_on
 
         t0 = time.perf_counter()
         progress(f"[3/3] Building family graphs, flags and chronologies{on} …")
@@ -200,15 +192,7 @@ def _stages(
             "non_mobile_age_months": flag_rules.value("non_mobile_injury", "age_months"),
             "flag_rules": flag_rules,
         }
-        if job.linkage.backend == "spark":
-            from famlink.models.spark_engine import MODELS_WORK_DIR_NAME, build_models_on_spark
-
-            models_report = build_models_on_spark(
-                con, settings=job.spark, work_dir=out / MODELS_WORK_DIR_NAME, **options
-            )
-        else:
-            con.execute("SET memory_limit = ?", [job.linkage.models_memory_limit])
-            models_report = build_models(con, **options)
+        models_report = build_models_on(engine, con, out_dir=out, **options)
         timings["models"] = time.perf_counter() - t0
         progress(f"      done in {timings['models']:.1f}s")
     _drop_scratch_tables(con)
@@ -226,10 +210,10 @@ def _drop_scratch_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'DROP {keyword} IF EXISTS "{name}"')
 
 
-def _config(job: Job, model_path: Path | None) -> dict[str, Any]:
+def _config(job: Job, engine: Backend, model_path: Path | None) -> dict[str, Any]:
     config: dict[str, Any] = {
         "linkage": {
-            "backend": job.linkage.backend,
+            "backend": engine.name,
             "match_threshold": job.linkage.match_threshold,
             "link_floor": job.linkage.link_floor,
             "model": str(model_path) if model_path else None,
@@ -239,17 +223,7 @@ def _config(job: Job, model_path: Path | None) -> dict[str, Any]:
             "non_mobile_age_months": job.family.non_mobile_age_months,
         },
     }
-    if job.linkage.backend == "spark":
-        from famlink.linkage.spark.backend import driver_memory, shuffle_partitions
-
-        config["spark"] = {
-            "master": job.spark.master,
-            "driver_memory": driver_memory(job.spark),
-            "executor_memory": job.spark.executor_memory,
-            "shuffle_partitions": shuffle_partitions(job.spark),
-            "checkpoint_dir": str(job.spark.checkpoint_dir) if job.spark.checkpoint_dir else None,
-            "conf": dict(job.spark.conf),
-        }
+    config.update(engine.run_settings())
     return config
 
 

@@ -16,8 +16,8 @@ from splink.internals.waterfall_chart import records_to_waterfall_data
 
 from famlink.linkage import splink_model
 from famlink.linkage.errors import FamlinkError
-from famlink.linkage.link import build_linker
 from famlink.linkage.output import DATABASE_NAME, database_path
+from famlink.linkage.predict import build_linker
 from famlink.linkage.review import RecordRef
 
 

@@ -21,6 +21,8 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.blocking_rule_library import CustomRule
 from splink.internals.comparison_creator import ComparisonCreator
 
+from famlink.linkage.errors import FamlinkError
+
 LinkType = Literal["link_only", "link_and_dedupe", "dedupe_only"]
 
 # The columns each source is registered with: one row per used people record.
@@ -278,3 +280,35 @@ def save_model(linker: Linker, path: Path) -> dict[str, Any]:
     model["linker_uid"] = digest[:8]
     path.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
     return model
+
+
+def parameters_in_dialect(model: dict[str, Any], dialect: str, *, file: str) -> dict[str, Any]:
+    """``model``'s trained parameters (λ, m, u) on famlink's settings rebuilt for ``dialect``.
+
+    Used by ``famlink explain`` to re-score a pair in DuckDB with a Spark run's model. The
+    model's comparisons and levels must be famlink's current ones (same names and labels).
+    """
+    link_type = model.get("link_type", "link_and_dedupe")
+    target = settings(link_type=link_type).create_settings_dict(dialect)
+    source_comparisons = model.get("comparisons", [])
+    mismatch = FamlinkError(
+        "the saved model's comparisons are not this famlink version's; it cannot be "
+        f"translated to {dialect} SQL", file=file,
+        hint="link again (on either backend) with this version of famlink")
+    if len(source_comparisons) != len(target["comparisons"]):
+        raise mismatch
+    for old, new in zip(source_comparisons, target["comparisons"], strict=True):
+        old_levels, new_levels = old["comparison_levels"], new["comparison_levels"]
+        if old.get("output_column_name") != new.get("output_column_name") or len(old_levels) != len(new_levels):
+            raise mismatch
+        for old_level, new_level in zip(old_levels, new_levels, strict=True):
+            if old_level.get("label_for_charts") != new_level.get("label_for_charts"):
+                raise mismatch
+            for key in ("m_probability", "u_probability"):
+                if key in old_level:
+                    new_level[key] = old_level[key]
+    for key in ("probability_two_random_records_match", "linker_uid"):
+        if key in model:
+            target[key] = model[key]
+    target["sql_dialect"] = dialect
+    return target

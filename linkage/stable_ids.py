@@ -10,9 +10,10 @@ were merged or split, so nobody has to guess why an id disappeared.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import duckdb
+
+from famlink.linkage.connection import SQLConnection
 
 PREVIOUS_TABLE = "previous_person_records"
 
@@ -47,7 +48,7 @@ class PersonChanges:
         return self.__dict__.copy()
 
 
-def carry_forward(con: Any) -> PersonChanges:
+def carry_forward(con: SQLConnection) -> PersonChanges:
     """Rewrite ``person_records.person_id`` to inherit previous ids; write ``person_changes``.
 
     Expects ``person_records`` (source, record_id and this run's freshly computed ids) and

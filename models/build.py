@@ -6,13 +6,17 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
 
+from famlink.linkage.connection import SQLConnection
 from famlink.linkage.errors import OutputError
 from famlink.models import chronology, edges, flags, residences
 from famlink.models.graph import months_before
+
+if TYPE_CHECKING:
+    from famlink.linkage.spark.sql import SparkSQLConnection
 
 INPUT_TABLES = ("source_records", "person_records", "persons", "relationships", "events")
 MODELS_TABLES = (
@@ -185,7 +189,7 @@ def build_models(
 
 
 def build_tables(
-    con: Any,
+    con: SQLConnection,
     *,
     reference_date: date,
     co_residence_window_months: int,
@@ -211,10 +215,11 @@ def build_tables(
     try:
         for name, func in STEPS:
             t0 = time.perf_counter()
+            step_con = cast(duckdb.DuckDBPyConnection, con)  # the steps still say DuckDB: SQL only
             if func is flags.build_flags:
-                flags.build_flags(con, rules)
+                flags.build_flags(step_con, rules)
             else:
-                func(con)
+                func(step_con)
             timings[name] = round(time.perf_counter() - t0, 3)
             # Working tables go as soon as no later step reads them (they live in memory).
             for table in RELEASE_AFTER.get(name, ()):
@@ -263,7 +268,7 @@ def write_models_run(
     )
 
 
-def _drop_working_tables(con: Any) -> None:
+def _drop_working_tables(con: SQLConnection) -> None:
     """Free the temporary `m_*` tables (they can hold gigabytes on a large run)."""
     if isinstance(con, duckdb.DuckDBPyConnection):
         names = [
@@ -273,12 +278,12 @@ def _drop_working_tables(con: Any) -> None:
             ).fetchall()
         ]
     else:
-        names = sorted(n for n in con.table_names() if n.startswith("m_"))
+        names = sorted(n for n in cast("SparkSQLConnection", con).table_names() if n.startswith("m_"))
     for name in names:
         con.execute(f'DROP TABLE IF EXISTS temp."{name}"')
 
 
-def _counts(con: Any) -> dict:
+def _counts(con: SQLConnection) -> dict:
     def one(sql: str) -> int:
         return int(con.execute(sql).fetchone()[0])  # type: ignore[index]
 

@@ -32,6 +32,7 @@ from famlink.linkage.spark.sql import (
 )
 
 if TYPE_CHECKING:
+    from famlink.linkage.backend import Backend
     from famlink.linkage.jobfile import SparkSettings
     from famlink.models.build import ModelsReport
     from famlink.models.flags import FlagSettings
@@ -40,6 +41,28 @@ if TYPE_CHECKING:
 #: working folder inside the output folder (linkage's tables as Parquet, the models tables
 #: on their way back); it holds personal data and is removed when the stage ends
 MODELS_WORK_DIR_NAME = "spark-models-work"
+
+
+def build_models_on(
+    backend: Backend, con: duckdb.DuckDBPyConnection, *, out_dir: Path, **options: Any
+) -> ModelsReport:
+    """The models stage on the linkage stage's engine: the same tables either way.
+
+    Linkage may not import the models stage, so the pairing of engine and models build
+    lives here, on the models' side: the Spark backend builds on Spark
+    (:func:`build_models_on_spark`), DuckDB in the output database itself with the models
+    stage's share of memory (:func:`famlink.models.build.build_models`).
+    """
+    from famlink.linkage.backend import DuckDBBackend
+    from famlink.linkage.spark.backend import SparkBackend
+    from famlink.models import build
+
+    if isinstance(backend, SparkBackend):
+        return build_models_on_spark(
+            con, settings=backend.settings, work_dir=out_dir / MODELS_WORK_DIR_NAME, **options)
+    if isinstance(backend, DuckDBBackend) and backend.models_memory_limit is not None:
+        con.execute("SET memory_limit = ?", [backend.models_memory_limit])
+    return build.build_models(con, **options)
 
 
 def build_models_on_spark(
@@ -55,7 +78,7 @@ def build_models_on_spark(
     """Build the models tables on Spark from linkage's tables in ``con`` and write them
     into ``con``, as :func:`models.build.build_models` does on DuckDB (same tables, same
     column types, ``models_run`` last)."""
-    from famlink.linkage.spark.backend import spark_failure, spark_session
+    from famlink.linkage.spark.session import spark_failure, spark_session
     from famlink.models import build
 
     build.check_linkage_tables(con)

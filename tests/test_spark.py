@@ -3,7 +3,8 @@
 Each stage's tables are compared with DuckDB's from the same inputs: ingest (the sample,
 the quarantine fixture and values chosen to trip a translation), the clustering into
 persons (with a reviewer's cannot-link and ids carried forward) and the models stage, all
-identical row for row. The committed sample is also run whole on both backends. The two
+identical row for row (ingest, the job file's ``[spark]`` table and Spark's failures:
+``test_spark_ingest.py``). The committed sample is also run whole on both backends. The two
 agree on everything but the u probabilities: Splink samples record pairs for u by hashing
 record ids, and DuckDB's ``hash()`` and Spark's ``hash()`` are different functions, so the
 two backends estimate u from different (equally random, each deterministic) samples. λ and
@@ -19,41 +20,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
-import textwrap
 from pathlib import Path
 
 import duckdb
 import pytest
 from click.testing import CliRunner
+from spark_fixtures import JOB, TRUTH, require_spark
 
 from famlink.cli import main
-from famlink.linkage.errors import JobFileError
 from famlink.linkage.evaluate import linkage_accuracy
 from famlink.linkage.jobfile import load_job
-
-ROOT = Path(__file__).resolve().parents[1]
-JOB = ROOT / "sample_data" / "job.toml"
-TRUTH = ROOT / "sample_data" / "_truth"
-
-
-def _require_spark() -> None:
-    missing = []
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        missing.append("pyspark (pip install 'famlink[spark]')")
-    from famlink.linkage.spark.backend import java_executable
-
-    if java_executable() is None:
-        missing.append("Java 17+ (java on PATH or JAVA_HOME)")
-    if not missing:
-        return
-    reason = "the Spark backend needs " + " and ".join(missing)
-    if "CI" in os.environ:  # set at all: CI must not pass without running these
-        pytest.fail(f"{reason}; CI must install famlink[spark] and run these tests")
-    pytest.skip(reason)
 
 
 def _link(out: Path, *extra: str, models: bool = False) -> str:
@@ -66,7 +43,7 @@ def _link(out: Path, *extra: str, models: bool = False) -> str:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The sample job, whole (linkage and the models stage), on each backend."""
-    _require_spark()
+    require_spark()
     base = tmp_path_factory.mktemp("backends")
     outs = {"duckdb": base / "duckdb", "spark": base / "spark"}
     for backend, out in outs.items():
@@ -282,71 +259,6 @@ def test_clustering_runs_on_spark_and_honours_a_must_link(
 
 # --- the [spark] table of the job file (no Spark needed) ---------------------------------
 
-def _job_with(tmp_path: Path, spark_table: str) -> Path:
-    text = JOB.read_text(encoding="utf-8").replace("[family]", spark_table + "\n[family]", 1)
-    job = tmp_path / "job.toml"
-    job.write_text(text, encoding="utf-8")
-    for child in JOB.parent.iterdir():  # the extracts, next to the job file
-        if child.is_dir() and not (tmp_path / child.name).exists():
-            (tmp_path / child.name).symlink_to(child)
-    return job
-
-
-def test_the_spark_table_is_read(tmp_path: Path) -> None:
-    job = load_job(_job_with(tmp_path, textwrap.dedent("""\
-        [spark]
-        master = "local[2]"
-        driver_memory = "6G"
-        shuffle_partitions = 8
-        checkpoint_dir = "checkpoints"
-        [spark.conf]
-        "spark.sql.adaptive.enabled" = true
-        spark.network.timeout = "300s"
-        """)))
-    assert job.spark.master == "local[2]"
-    assert job.spark.driver_memory == "6g"
-    assert job.spark.executor_memory is None
-    assert job.spark.shuffle_partitions == 8
-    assert job.spark.checkpoint_dir == str((tmp_path / "checkpoints").resolve())
-    # quoted and unquoted dotted keys give the same setting
-    assert dict(job.spark.conf) == {"spark.sql.adaptive.enabled": "true",
-                                    "spark.network.timeout": "300s"}
-
-
-def test_the_sample_job_has_spark_defaults() -> None:
-    spark = load_job(JOB).spark
-    assert (spark.master, spark.shuffle_partitions, spark.checkpoint_dir) == ("local[*]", None, None)
-
-
-def test_a_local_master_gets_half_the_machines_memory_unless_the_job_says(tmp_path: Path) -> None:
-    from famlink.linkage.jobfile import SparkSettings
-    from famlink.linkage.spark.backend import driver_memory, physical_memory_bytes
-
-    ram = physical_memory_bytes()
-    assert ram, "Linux and macOS report their memory"
-    half = max(1, ram // 2**31)
-    assert driver_memory(SparkSettings()) == f"{half}g"
-    assert driver_memory(SparkSettings(master="local[2]")) == f"{half}g"
-    assert driver_memory(SparkSettings(driver_memory="3g")) == "3g"
-    # a cluster's driver only plans: Spark's own default
-    assert driver_memory(SparkSettings(master="spark://head:7077")) is None
-
-
-@pytest.mark.parametrize(("table", "message"), [
-    ('[spark]\nmastr = "local"', "did you mean 'master'"),
-    ('[spark]\ndriver_memory = "lots"', "not a Spark memory size"),
-    ("[spark]\nshuffle_partitions = 0", "must be a whole number > 0"),
-    ('[spark.conf]\n"spark.driver.memory" = "4g"', "write spark.driver_memory instead"),
-    ("[spark.conf]\n\"spark.x\" = [1]", "must be text, a number or true/false"),
-])
-def test_spark_table_mistakes_are_job_file_errors(tmp_path: Path, table: str, message: str) -> None:
-    with pytest.raises(JobFileError) as err:
-        load_job(_job_with(tmp_path, table))
-    assert message in str(err.value)
-
-
-# -- the models stage on Spark ------------------------------------------------------------
-
 
 def _models_tables(con: duckdb.DuckDBPyConnection, schema: str = "main") -> dict[str, tuple]:
     from famlink.models.build import MODELS_TABLES
@@ -444,8 +356,9 @@ def test_clustering_on_spark_writes_the_same_persons_as_on_duckdb(
     from splink.backends.spark import SparkAPI
 
     from famlink.linkage import review, stable_ids
-    from famlink.linkage.link import cluster_persons
-    from famlink.linkage.spark.backend import cluster_on_spark, spark_session
+    from famlink.linkage.persons import cluster_persons
+    from famlink.linkage.spark.session import spark_session
+    from famlink.linkage.spark.training import cluster_on_spark
 
     job = load_job(JOB)
     # A re-run with a reviewer's "different people" inside a person of several records, so
@@ -485,128 +398,3 @@ def test_clustering_on_spark_writes_the_same_persons_as_on_duckdb(
 
 
 # --- ingest and standardisation on Spark ------------------------------------------------
-
-_TRICKY_PEOPLE = [
-    # id, title+first, middle, surname, dob, sex, nhs, postcode, uprn, address
-    ("T1", "Zoë", "Ann-Marie", "Ø'Connor", "1/2/2020", "F", "943 476 5919", "ls1 4ab",
-     "000100023336956", "12, High St."),
-    ("T2", "Mrs\u00a0Chloé", "", "Jose\u0301-Ærwyn", "01-Mar-2019", "f", "943-476-5919", "LS14AB",
-     "100023336957.0", "Flat 3, Mill Rd"),
-    ("T3", "Dr Łukasz", "Þór", "Müller", "3 march 68", "Male", "1111111111", "GIR 0AA", "12 34",
-     "Apt 4 Øster Ave"),
-    ("T4", "Prof. ßeta", "", "Çelik", "3 MARCH 69", "x", "abc", "XX1", "1234567890123",
-     "Bldg 7, Crescent Cres"),
-    ("T5", "  Siân ", "Rhiannon", "ap Gwŷn", "20190305", "", "94347659", " sw1a  1aa ", "",
-     "Ct. 9 St Anne's Sq"),
-    ("T6", "Bob", "", "Smith", "31/02/2019", "M", "", "", "", ""),
-    ("T7", "Émile", "", "Zola", "2019-03-05T10:00:00Z", "M", "", "", "", ""),
-    ("T8", "", "", "", "", "", "", "", "", ""),
-    ("T1", "Zoe", "", "OConnor", "01/02/2020", "F", "", "", "", ""),
-]
-
-
-def _tricky_job(folder: Path) -> Path:
-    """One agency whose people file holds the values standardisation has to get right on
-    both engines: accents (precomposed and combining), ligatures, titles, non-breaking
-    spaces, NHS numbers, postcodes, UPRNs, abbreviations and dates in five formats,
-    including two-digit years and month names in any case."""
-    import csv
-
-    with open(folder / "people.csv", "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Id", "First", "Middle", "Surname", "Dob", "Sex", "Nhs", "Postcode",
-                         "Uprn", "Address"])
-        writer.writerows(_TRICKY_PEOPLE)
-    job = folder / "job.toml"
-    job.write_text(textwrap.dedent("""\
-        [job]
-        name = "tricky values"
-        reference_date = "2026-09-30"
-        seed = 1
-        [[sources]]
-        name = "hv"
-        agency = "Health visiting"
-        primary = true
-          [sources.people]
-          path = "people.csv"
-          date_format = ["%d/%m/%Y", "%d-%b-%Y", "%d %B %y", "%Y%m%d", "%Y-%m-%d"]
-            [sources.people.columns]
-            record_id = "Id"
-            first_name = "First"
-            middle_names = "Middle"
-            surname = "Surname"
-            dob = "Dob"
-            sex = "Sex"
-            nhs_number = "Nhs"
-            postcode = "Postcode"
-            uprn = "Uprn"
-            address = "Address"
-            [sources.people.codes.sex]
-            M = "male"
-            F = "female"
-        """), encoding="utf-8")
-    return job
-
-
-_INGEST_TABLES = ("source_records", "relationships", "events", "nulled_values", "unmapped_codes",
-                  "quarantine", "reconciliation")
-
-
-@pytest.mark.spark
-@pytest.mark.parametrize("which", ["sample", "basic fixture", "tricky values"])
-def test_ingest_on_spark_writes_the_same_tables_as_on_duckdb(which: str, tmp_path: Path) -> None:
-    """Reading stays with DuckDB's strict reader; the standardisation on Spark (the same
-    SQL, transpiled) writes every ingest table row for row and type for type as DuckDB
-    does, on the sample, on the fixture with a row for each quarantine and nulling reason,
-    and on values chosen to trip a translation (accents, regexes, dates)."""
-    from famlink.linkage.ingest import ingest
-    from famlink.linkage.spark.ingest import ingest_on_spark
-
-    path = {"sample": JOB, "basic fixture": ROOT / "tests" / "fixtures" / "basic" / "job.toml",
-            "tricky values": None}[which] or _tricky_job(tmp_path)
-    job = load_job(path)
-    tables, reports = {}, {}
-    for engine in ("duckdb", "spark"):
-        con = duckdb.connect(str(tmp_path / f"{engine}.duckdb"))
-        try:
-            reports[engine] = (ingest(con, job) if engine == "duckdb" else
-                               ingest_on_spark(con, job, settings=job.spark, work_dir=tmp_path / "work"))
-            tables[engine] = {t: (con.execute(f"DESCRIBE {t}").fetchall(),
-                                  con.execute(f"SELECT * FROM {t}").fetchall()) for t in _INGEST_TABLES}
-            leftovers = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
-        finally:
-            con.close()
-        assert leftovers == [], engine
-    assert not (tmp_path / "work").exists()  # personal data: removed
-    assert [f.rows_read for f in reports["spark"].files] == [f.rows_read for f in reports["duckdb"].files]
-    for table in _INGEST_TABLES:
-        assert tables["spark"][table][0] == tables["duckdb"][table][0], table
-        assert tables["spark"][table][1] == tables["duckdb"][table][1], table
-    if which == "tricky values":
-        records = {r[3]: r for r in tables["duckdb"]["source_records"][1]}
-        columns = [c[0] for c in tables["duckdb"]["source_records"][0]]
-        dob = {k: r[columns.index("dob")] for k, r in records.items()}
-        assert str(dob["T1"]) == "2020-02-01" and str(dob["T2"]) == "2019-03-01"
-        assert str(dob["T4"]) == "1969-03-03" and str(dob["T5"]) == "2019-03-05"
-        assert dob["T3"] is None  # 3 march 68 is 2068: after the reference date, nulled
-        assert records["T2"][columns.index("surname_clean")] == "jose aerwyn"
-        assert records["T3"][columns.index("first_name_clean")] == "lukasz"
-
-
-@pytest.mark.spark
-def test_a_failure_inside_spark_is_a_short_message_not_a_traceback(tmp_path: Path) -> None:
-    """Spark's own failures (here: results larger than the driver will take back, as an
-    undersized cluster would refuse them) reach the data officer as famlink's one-line
-    message with a hint, and the run is recorded as failed."""
-    _require_spark()
-    job = _job_with(tmp_path, '[spark.conf]\n"spark.driver.maxResultSize" = "1k"')
-    out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["link", str(job), "--out", str(out), "--backend", "spark"])
-    assert result.exit_code == 1, result.output
-    assert "failed on Spark" in result.output and "hint:" in result.output, result.output
-    assert "Traceback" not in result.output and "at org.apache" not in result.output
-    con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
-    try:
-        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
-    finally:
-        con.close()

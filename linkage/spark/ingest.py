@@ -7,7 +7,7 @@ raw rows, with their position and line, then go to Spark as Parquet, and everyth
 — mapping columns to canonical fields, parsing dates with the job file's formats,
 standardising names, identifiers and addresses, quarantine reasons, nulled values,
 unmapped codes, ``relationships`` and ``events`` — runs there, the DuckDB backend's SQL
-(:func:`famlink.linkage.ingest.standardise`) through :class:`famlink.linkage.spark.sql.SparkSQLConnection`.
+(:mod:`famlink.linkage.staging`) through :class:`famlink.linkage.spark.sql.SparkSQLConnection`.
 
 The tables come back into the output database with a DuckDB run's column types and order;
 ``quarantine`` (each unused row as read, from the raw tables) and the reconciliation are
@@ -23,10 +23,13 @@ from pathlib import Path
 import duckdb
 
 from famlink.linkage import ingest as reading
+from famlink.linkage import staging
+from famlink.linkage.connection import SQLConnection
 from famlink.linkage.errors import FamlinkError
 from famlink.linkage.jobfile import Job, SparkSettings
 from famlink.linkage.reconcile import IngestReport, reconcile
 from famlink.linkage.spark.dialect import UnsupportedOnSpark
+from famlink.linkage.spark.session import spark_failure, spark_session
 from famlink.linkage.spark.sql import (
     Columns,
     SparkSQLConnection,
@@ -57,8 +60,6 @@ def ingest_on_spark(
     con: duckdb.DuckDBPyConnection, job: Job, *, settings: SparkSettings, work_dir: Path,
 ) -> IngestReport:
     """:func:`famlink.linkage.ingest.ingest` with the standardisation on Spark: the same tables."""
-    from famlink.linkage.spark.backend import spark_failure, spark_session
-
     started = time.perf_counter()
     extracts = reading.check_headers(con, job)
     report = IngestReport()
@@ -99,12 +100,12 @@ def ingest_on_spark(
     return report
 
 
-def _standardise(con: object, job: Job, extracts: list[reading.Extract]) -> None:
+def _standardise(con: SQLConnection, job: Job, extracts: list[staging.Extract]) -> None:
     """Staging and standardisation over raw tables that carry ``ord`` and ``line_number``."""
-    reading.create_stage_tables(con)
+    staging.create_stage_tables(con)
     for extract in extracts:
-        reading.stage(con, extract, "r.line_number", "", ord_expr="r.ord")
-    reading.standardise(con, job)
+        staging.stage(con, extract, "r.line_number", "", ord_expr="r.ord")
+    staging.standardise(con, job)
 
 
 def _parquet(work_dir: Path, table: str) -> Path:
@@ -112,7 +113,7 @@ def _parquet(work_dir: Path, table: str) -> Path:
     return work_dir / "in" / f"table{table}.parquet"
 
 
-def _export_raw(con: duckdb.DuckDBPyConnection, extract: reading.Extract, work_dir: Path) -> Columns:
+def _export_raw(con: duckdb.DuckDBPyConnection, extract: staging.Extract, work_dir: Path) -> Columns:
     """The extract's raw rows as read, each with its position (``ord``) and its line in the
     file (``line_number``), to Parquet; returns the columns."""
     line, join = reading.line_numbers(con, extract)

@@ -1,8 +1,10 @@
 """DuckDB SQL run on Spark: a stand-in for the DuckDB connection.
 
 famlink's set work is written once, in DuckDB's dialect: the clustering after the connected
-components (`linkage/link.py`, `linkage/stable_ids.py`) and the whole models stage
-(`models/`). On the Spark backend it runs on Spark instead, unchanged:
+components (`linkage/persons.py`, `linkage/stable_ids.py`), staging and standardisation
+(`linkage/staging.py`) and the whole models stage (`models/`); it calls only what
+:class:`famlink.linkage.connection.SQLConnection` names. On the Spark backend it runs on
+Spark instead, unchanged:
 :class:`SparkSQLConnection` takes each statement as the DuckDB connection would, has sqlglot
 transpile it to Spark SQL (as Splink does for its own SQL) and runs it, keeping every table
 as a Spark temporary view over materialised data. The handful of DuckDB features sqlglot
@@ -25,14 +27,11 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from famlink.linkage.connection import Columns
 from famlink.linkage.spark.dialect import SparkSQL, to_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-#: (column name, DuckDB type) of each column of a table
-Columns = list[tuple[str, str]]
-
 
 _SET_VARIABLE = re.compile(r"SET\s+VARIABLE\s+(\w+)\s*=\s*(.+)", re.IGNORECASE | re.DOTALL)
 
@@ -76,10 +75,10 @@ class SparkSQLConnection:
         self._store(name, existing.unionByName(added))
         return self
 
-    def fetchone(self) -> tuple | None:
+    def fetchone(self) -> tuple[Any, ...] | None:
         return self._rows[0] if self._rows else None
 
-    def fetchall(self) -> list[tuple]:
+    def fetchall(self) -> list[tuple[Any, ...]]:
         return list(self._rows)
 
     # -- catalogue ----------------------------------------------------------------------
@@ -177,19 +176,6 @@ class SparkSQLConnection:
 
 def _spark_type(duckdb_type: str) -> str:
     return exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect=SparkSQL)
-
-
-def create_table(con: Any, name: str, columns: Columns, rows: Sequence[Sequence[Any]]) -> None:
-    """Create table ``name`` from rows computed in Python, on DuckDB or the Spark stand-in."""
-    if isinstance(con, SparkSQLConnection):
-        con.create_table(name, columns, rows)
-        return
-    spec = ", ".join(f'"{n}" {t}' for n, t in columns)
-    con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" ({spec})')
-    if rows:
-        # one statement for all rows: DuckDB's executemany runs one INSERT per row
-        unnested = ", ".join(f"unnest(?::{t}[]) AS \"{n}\"" for n, t in columns)
-        con.execute(f'INSERT INTO "{name}" SELECT {unnested}', [list(col) for col in zip(*rows, strict=True)])
 
 
 def describe(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, Columns]:
