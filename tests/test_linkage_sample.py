@@ -169,7 +169,7 @@ def test_a_saved_model_is_reused_without_training(
     sample_run: SampleRun, first_db: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     out = tmp_path / "reuse"
-    output = _link(out, "--model", str(sample_run.model))
+    output = _link(out, "--model", str(sample_run.model), "--no-models")  # linkage is what differs
     assert "scoring with the saved model" in output
     con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
     try:
