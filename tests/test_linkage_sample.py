@@ -200,8 +200,12 @@ def test_flagged_views_read_family_by_family_in_batches_equal_views_read_one_at_
     first_db: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`famlink view --flagged` reads each batch of families' rows once (at 1M records,
-    reading each view's rows from the whole tables took half a second a view); every view
-    must be exactly what reading that child's family alone gives."""
+    reading each view's rows from the whole tables took half a second a view); a view
+    must be exactly what reading that child's family alone gives.
+
+    Every third view is read again alone (79 of the sample's 237, some 20 from each of
+    the four batches): reading all of them again doubled the test's time, and a view's
+    rows depend on its own family's shape, which the sample repeats many times over."""
     import famlink.visualise.write
     from famlink.visualise import family_view_data, render_family_view, write_views
     from famlink.visualise.write import family_batch
@@ -210,7 +214,7 @@ def test_flagged_views_read_family_by_family_in_batches_equal_views_read_one_at_
     # a read-only database file and several batches: worker processes write them
     written = write_views(first_db, tmp_path / "views", flagged=True)
     assert len(written) > 100
-    for path in written[1:]:
+    for path in written[1::3]:
         child = path.stem.removeprefix("child-")
         alone = render_family_view(family_view_data(first_db, child))
         assert path.read_text(encoding="utf-8") == alone, child
