@@ -1,18 +1,21 @@
 """`famlink link` end to end on the committed sample, checked against its ground truth.
 
-These run the real pipeline (Splink training included) a few times, so they share runs
-through module-scoped fixtures.
+The tests read the session's one run of the sample (`sample_run`, conftest.py); only the
+determinism test trains a second model, to compare it with the first.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 from click.testing import CliRunner
+from conftest import SAMPLE, SAMPLE_JOB, SampleRun
 
 from famlink.cli import main
 from famlink.linkage.evaluate import linkage_accuracy
@@ -20,29 +23,21 @@ from famlink.linkage.manifest import sha256_file
 from famlink.models.build import MODELS_TABLES
 from famlink.pipeline import LINKAGE_TABLES
 
-ROOT = Path(__file__).resolve().parents[1]
-JOB = ROOT / "sample_data" / "job.toml"
-TRUTH = ROOT / "sample_data" / "_truth"
+TRUTH = SAMPLE / "_truth"
 
 # Every data table; the run logs (`runs`, `models_run`) record times and are excluded.
 DATA_TABLES = [*LINKAGE_TABLES, *(t for t in MODELS_TABLES if t != "models_run")]
 
 
 def _link(out: Path, *extra: str) -> str:
-    result = CliRunner().invoke(main, ["link", str(JOB), "--out", str(out), *extra])
+    result = CliRunner().invoke(main, ["link", str(SAMPLE_JOB), "--out", str(out), *extra])
     assert result.exit_code == 0, result.output
     return result.output
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("run1") / "out"
-    return out, _link(out)
-
-
-@pytest.fixture(scope="module")
-def first_db(first_run: tuple[Path, str]) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(first_run[0] / "famlink.duckdb"), read_only=True)
+def first_db(sample_run: SampleRun) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect(str(sample_run.database), read_only=True)
     yield con
     con.close()
 
@@ -51,8 +46,8 @@ def _table(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple]:
     return con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall()
 
 
-def test_the_run_prints_its_reconciliation(first_run: tuple[Path, str]) -> None:
-    output = first_run[1]
+def test_the_run_prints_its_reconciliation(sample_run: SampleRun) -> None:
+    output = sample_run.output
     assert "reconciled:" in output
     assert "csc people" in output and "quarantined" in output
 
@@ -136,30 +131,28 @@ def test_every_injected_bad_row_is_quarantined_with_its_reason(
         assert (row["source"], row["file_kind"], int(row["line_number"]), reason) in quarantined, row
 
 
-def test_the_run_is_logged_with_input_hashes(first_run: tuple[Path, str], first_db) -> None:
+def test_the_run_is_logged_with_input_hashes(first_db: duckdb.DuckDBPyConnection) -> None:
     run = first_db.execute(
         "SELECT status, job_sha256, inputs, seed, model_trained, splink_version FROM runs"
     ).fetchall()
     assert len(run) == 1
     status, job_sha, inputs, seed, trained, splink_version = run[0]
     assert status == "succeeded" and trained is True and splink_version.startswith("5.")
-    assert job_sha == sha256_file(JOB)
+    assert job_sha == sha256_file(SAMPLE_JOB)
     assert seed == 20261126
-    import json
-
     for item in json.loads(inputs):
         assert item["sha256"] == sha256_file(item["path"])
 
 
-def test_outputs_are_private_to_the_user(first_run: tuple[Path, str]) -> None:
-    out = first_run[0]
+def test_outputs_are_private_to_the_user(sample_run: SampleRun) -> None:
+    out = sample_run.out
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     for name in ("famlink.duckdb", "model.json"):
         assert stat.S_IMODE((out / name).stat().st_mode) & 0o077 == 0, name
 
 
 def test_same_inputs_and_seed_give_identical_tables(
-    first_run: tuple[Path, str], first_db: duckdb.DuckDBPyConnection, tmp_path: Path
+    sample_run: SampleRun, first_db: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     out = tmp_path / "again"
     _link(out)
@@ -169,14 +162,14 @@ def test_same_inputs_and_seed_give_identical_tables(
             assert _table(con, table) == _table(first_db, table), table
     finally:
         con.close()
-    assert (out / "model.json").read_bytes() == (first_run[0] / "model.json").read_bytes()
+    assert (out / "model.json").read_bytes() == sample_run.model.read_bytes()
 
 
 def test_a_saved_model_is_reused_without_training(
-    first_run: tuple[Path, str], first_db: duckdb.DuckDBPyConnection, tmp_path: Path
+    sample_run: SampleRun, first_db: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     out = tmp_path / "reuse"
-    output = _link(out, "--model", str(first_run[0] / "model.json"))
+    output = _link(out, "--model", str(sample_run.model), "--no-models")  # linkage is what differs
     assert "scoring with the saved model" in output
     con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
     try:
@@ -186,10 +179,10 @@ def test_a_saved_model_is_reused_without_training(
         con.close()
 
 
-def test_export_writes_a_table(first_run: tuple[Path, str], tmp_path: Path) -> None:
+def test_export_writes_a_table(sample_run: SampleRun, tmp_path: Path) -> None:
     target = tmp_path / "persons.csv"
     result = CliRunner().invoke(
-        main, ["export", str(first_run[0]), "persons", "--format", "csv", "--out", str(target)]
+        main, ["export", str(sample_run.out), "persons", "--format", "csv", "--out", str(target)]
     )
     assert result.exit_code == 0, result.output
     with open(target, encoding="utf-8") as handle:
@@ -197,8 +190,8 @@ def test_export_writes_a_table(first_run: tuple[Path, str], tmp_path: Path) -> N
     assert rows and {"person_id", "display_name", "dob"} <= set(rows[0])
 
 
-def test_export_of_an_unknown_table_lists_the_tables(first_run: tuple[Path, str]) -> None:
-    result = CliRunner().invoke(main, ["export", str(first_run[0]), "nonsense"])
+def test_export_of_an_unknown_table_lists_the_tables(sample_run: SampleRun) -> None:
+    result = CliRunner().invoke(main, ["export", str(sample_run.out), "nonsense"])
     assert result.exit_code == 1
     assert "no table 'nonsense'" in result.output and "persons" in result.output
 
@@ -207,19 +200,27 @@ def test_flagged_views_read_family_by_family_in_batches_equal_views_read_one_at_
     first_db: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`famlink view --flagged` reads each batch of families' rows once (at 1M records,
-    reading each view's rows from the whole tables took half a second a view); every view
-    must be exactly what reading that child's family alone gives."""
+    reading each view's rows from the whole tables took half a second a view); a view
+    must be exactly what reading that child's family alone gives.
+
+    Every third view is read again alone (79 of the sample's 237, some 20 from each of
+    the four batches): reading all of them again doubled the test's time, and a view's
+    rows depend on its own family's shape, which the sample repeats many times over."""
     import famlink.visualise.write
     from famlink.visualise import family_view_data, render_family_view, write_views
+    from famlink.visualise.write import family_batch
 
     monkeypatch.setattr(famlink.visualise.write, "FAMILIES_PER_BATCH", 40)  # several batches
-    temp_tables = "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY ALL"
-    before = first_db.execute(temp_tables).fetchall()
+    # a read-only database file and several batches: worker processes write them
     written = write_views(first_db, tmp_path / "views", flagged=True)
     assert len(written) > 100
-    for path in written[1:]:
+    for path in written[1::3]:
         child = path.stem.removeprefix("child-")
         alone = render_family_view(family_view_data(first_db, child))
         assert path.read_text(encoding="utf-8") == alone, child
-    # the batch's tables are gone: the connection reads the database's own again
+    # a batch's tables are gone after it: the connection reads the database's own again
+    temp_tables = "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY ALL"
+    before = first_db.execute(temp_tables).fetchall()
+    with family_batch(first_db, [p.stem.removeprefix("child-") for p in written[1:41]]):
+        assert first_db.execute(temp_tables).fetchall() != before
     assert first_db.execute(temp_tables).fetchall() == before

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
+import pytest
 from models_fixtures import REFERENCE_DATE, LinkageDB
 
 from famlink.models import build_models
 from famlink.models.chronology import render_markdown
 
 
-def family_with_history():
+@pytest.fixture(scope="module")
+def family_with_history() -> duckdb.DuckDBPyConnection:
+    """Built once for the module: the tests only read it."""
     db = LinkageDB()
     db.person(
         "Pmum",
@@ -67,10 +71,10 @@ def chronology(con, child: str) -> list[tuple]:
     ).fetchall()
 
 
-def test_chronology_merges_the_events_of_siblings_parents_and_unrecorded_adults_in_date_order() -> (
-    None
-):
-    rows = chronology(family_with_history(), "Pkid")
+def test_chronology_merges_the_events_of_siblings_parents_and_unrecorded_adults_in_date_order(
+    family_with_history: duckdb.DuckDBPyConnection,
+) -> None:
+    rows = chronology(family_with_history, "Pkid")
     dates = [r[1] for r in rows]
     assert dates == sorted(dates)
     assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
@@ -82,8 +86,10 @@ def test_chronology_merges_the_events_of_siblings_parents_and_unrecorded_adults_
     assert not any(r[2] == "Pstranger" for r in rows)
 
 
-def test_chronology_records_family_composition_changes() -> None:
-    rows = chronology(family_with_history(), "Pkid")
+def test_chronology_records_family_composition_changes(
+    family_with_history: duckdb.DuckDBPyConnection,
+) -> None:
+    rows = chronology(family_with_history, "Pkid")
     composition = {(r[6], r[2], r[1]) for r in rows if r[5] == "composition"}
     assert ("sibling_birth", "Psib", date(2019, 6, 1)) in composition
     assert ("new_co_resident", "Pman", date(2025, 11, 15)) in composition
@@ -116,8 +122,10 @@ def test_a_man_who_moved_in_with_the_mother_before_the_child_shows_both_moves() 
     assert ("gp", "G1") in items and len(items) == len(set(items))
 
 
-def test_chronology_entries_carry_provenance_and_link_probability() -> None:
-    rows = chronology(family_with_history(), "Pkid")
+def test_chronology_entries_carry_provenance_and_link_probability(
+    family_with_history: duckdb.DuckDBPyConnection,
+) -> None:
+    rows = chronology(family_with_history, "Pkid")
     own = [r for r in rows if r[2] == "Pkid" and r[6] == "missed_appointment"][0]
     assert own[7:] == ("health", "H2", 0.91)
     assert all(r[7] and r[8] for r in rows)

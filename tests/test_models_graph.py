@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import pytest
 from models_fixtures import REFERENCE_DATE, LinkageDB
 
 from famlink.models import build_models
@@ -19,9 +20,11 @@ from famlink.models.graph import (
 )
 
 
+@pytest.fixture(scope="module")
 def blended_family() -> duckdb.DuckDBPyConnection:
     """Mum has Ann with Dad1 and Ben with Dad2; Dad2 has Cal with another woman.
-    Ann and Ben share only the mother; Ben and Cal share only the father."""
+    Ann and Ben share only the mother; Ben and Cal share only the father.
+    Built once for the module: the tests only read it."""
     db = LinkageDB()
     db.person(
         "Pmum",
@@ -87,8 +90,10 @@ def edges(con, a: str, b: str) -> set[tuple[str, str]]:
     )
 
 
-def test_every_recorded_relationship_has_its_reciprocal() -> None:
-    con = blended_family()
+def test_every_recorded_relationship_has_its_reciprocal(
+    blended_family: duckdb.DuckDBPyConnection,
+) -> None:
+    con = blended_family
     assert edges(con, "Pann", "Pmum") == {("mother", "recorded"), ("co_resident", "inferred")}
     assert edges(con, "Pmum", "Pann") == {("child", "reciprocal"), ("co_resident", "inferred")}
     # "Ben is Joe's child" gives "Joe is Ben's father" (Joe is male)
@@ -102,8 +107,10 @@ def test_every_recorded_relationship_has_its_reciprocal() -> None:
     assert unmatched == 0
 
 
-def test_half_siblings_are_derived_through_either_parent() -> None:
-    con = blended_family()
+def test_half_siblings_are_derived_through_either_parent(
+    blended_family: duckdb.DuckDBPyConnection,
+) -> None:
+    con = blended_family
     assert ("half_sibling", "derived") in edges(con, "Pann", "Pben")  # via the mother
     assert ("half_sibling", "derived") in edges(con, "Pben", "Pcal")  # via the father
     assert edges(con, "Pann", "Pcal") == set()  # no shared parent, never at one address
@@ -115,8 +122,10 @@ def test_half_siblings_are_derived_through_either_parent() -> None:
     assert {record_id for _, record_id in evidence} == {"PL1", "PL3"}
 
 
-def test_inferred_co_residence_is_kept_apart_from_recorded_relationships() -> None:
-    con = blended_family()
+def test_inferred_co_residence_is_kept_apart_from_recorded_relationships(
+    blended_family: duckdb.DuckDBPyConnection,
+) -> None:
+    con = blended_family
     rows = con.execute(
         """SELECT relationship, basis, source FROM relationships_resolved
            WHERE person_id = 'Pben' AND related_person_id = 'Pdad2' ORDER BY ALL"""
@@ -128,8 +137,10 @@ def test_inferred_co_residence_is_kept_apart_from_recorded_relationships() -> No
     assert graph.number_of_edges("Pben", "Pdad2") == 2
 
 
-def test_families_are_connected_components_and_unrelated_people_stand_alone() -> None:
-    con = blended_family()
+def test_families_are_connected_components_and_unrelated_people_stand_alone(
+    blended_family: duckdb.DuckDBPyConnection,
+) -> None:
+    con = blended_family
     families = dict(
         con.execute(
             "SELECT family_id, list(person_id ORDER BY person_id) FROM families GROUP BY ALL"
@@ -142,8 +153,10 @@ def test_families_are_connected_components_and_unrelated_people_stand_alone() ->
     assert all(f.startswith("F") and len(f) == 13 for f in families)
 
 
-def test_households_hold_the_people_at_an_address_in_the_window() -> None:
-    con = blended_family()
+def test_households_hold_the_people_at_an_address_in_the_window(
+    blended_family: duckdb.DuckDBPyConnection,
+) -> None:
+    con = blended_family
     rows = con.execute(
         "SELECT person_id, date_from FROM households WHERE address_key = 'uprn:100' ORDER BY 1"
     ).fetchall()
@@ -155,15 +168,19 @@ def test_households_hold_the_people_at_an_address_in_the_window() -> None:
     ]
 
 
-def test_household_at_a_date_follows_the_recorded_periods() -> None:
-    graph = read_family_graph(blended_family(), "Pben")
+def test_household_at_a_date_follows_the_recorded_periods(
+    blended_family: duckdb.DuckDBPyConnection,
+) -> None:
+    graph = read_family_graph(blended_family, "Pben")
     assert household_at(graph, "Pann", date(2024, 6, 1)) == {"uprn:100": ["Pmum"]}
     assert household_at(graph, "Pann", date(2026, 1, 1)) == {"uprn:100": ["Pben", "Pdad2", "Pmum"]}
     assert household_at(graph, "Pcal", date(2026, 1, 1)) == {}
 
 
-def test_graph_functions_agree_with_the_flag_rules() -> None:
-    con = blended_family()
+def test_graph_functions_agree_with_the_flag_rules(
+    blended_family: duckdb.DuckDBPyConnection,
+) -> None:
+    con = blended_family
     graph = read_family_graph(con, "Pben")
     assert siblings_of(graph, "Pben") == {"Pann": "half_sibling", "Pcal": "half_sibling"}
     around = adults_around(graph, "Pann")
