@@ -1,5 +1,6 @@
-"""The `famlink` command line. Each stage keeps its own commands in its package's `cli.py`;
-this module only assembles them."""
+"""The `famlink` command line: one module per command group in this package (`link.py`,
+`review.py`, `models.py`, `audit.py`, `view.py`, `demo.py`); this module only assembles them.
+The commands are thin: they call the stages' typed functions and print what those return."""
 
 from __future__ import annotations
 
