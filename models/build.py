@@ -66,7 +66,7 @@ class ModelsReport:
         return data
 
 
-def check_linkage_tables(con: duckdb.DuckDBPyConnection) -> None:
+def check_linkage_tables(con: SQLConnection) -> None:
     present = {
         row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     }
@@ -78,7 +78,7 @@ def check_linkage_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def build_families(con: duckdb.DuckDBPyConnection) -> None:
+def build_families(con: SQLConnection) -> None:
     """`families`: connected components of the family graph (every edge of
     `relationships_resolved`), by min-label propagation in DuckDB. Every person is in
     exactly one family; someone with no edges is a family of one."""
@@ -215,11 +215,10 @@ def build_tables(
     try:
         for name, func in STEPS:
             t0 = time.perf_counter()
-            step_con = cast(duckdb.DuckDBPyConnection, con)  # the steps still say DuckDB: SQL only
             if func is flags.build_flags:
-                flags.build_flags(step_con, rules)
+                flags.build_flags(con, rules)
             else:
-                func(step_con)
+                func(con)
             timings[name] = round(time.perf_counter() - t0, 3)
             # Working tables go as soon as no later step reads them (they live in memory).
             for table in RELEASE_AFTER.get(name, ()):

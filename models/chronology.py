@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import duckdb
+from famlink.linkage.connection import SQLConnection
 
 RELATION_ORDER = (
     "self",
@@ -52,7 +52,7 @@ COLUMNS = (
 )
 
 
-def build_chronology(con: duckdb.DuckDBPyConnection) -> None:
+def build_chronology(con: SQLConnection) -> None:
     """Write `chronology` for every child in scope (`m_children`)."""
     con.execute("CREATE OR REPLACE TEMP TABLE m_relation_order(relation VARCHAR, rank INTEGER)")
     con.executemany(

@@ -9,7 +9,7 @@ see `models.residences`); `relationships_resolved` is its aggregate, one row per
 
 from __future__ import annotations
 
-import duckdb
+from famlink.linkage.connection import SQLConnection
 
 # The reverse of each recorded relationship. `child` is refined by the parent's sex below.
 INVERSE = {
@@ -32,7 +32,7 @@ INVERSE = {
 PARENT_RELATIONSHIPS = ("mother", "father", "parent")
 
 
-def build_record_probability(con: duckdb.DuckDBPyConnection) -> None:
+def build_record_probability(con: SQLConnection) -> None:
     """`m_record_prob(source, record_id, person_id, link_probability)`.
 
     How strongly a record belongs to its person: linkage's `person_records.link_probability`
@@ -48,7 +48,7 @@ def build_record_probability(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def build_recorded_edges(con: duckdb.DuckDBPyConnection) -> None:
+def build_recorded_edges(con: SQLConnection) -> None:
     """Recorded and reciprocal edge items into `m_edge_items` (created here)."""
     con.execute("CREATE OR REPLACE TEMP TABLE m_inverse(relationship VARCHAR, inverse VARCHAR)")
     con.executemany("INSERT INTO m_inverse VALUES (?, ?)", list(INVERSE.items()))
@@ -114,7 +114,7 @@ def build_recorded_edges(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def build_derived_siblings(con: duckdb.DuckDBPyConnection) -> None:
+def build_derived_siblings(con: SQLConnection) -> None:
     """Full and half siblings through any shared parent, recorded by any source.
 
     Two people who share one parent, where either has another known parent the other does
@@ -168,7 +168,7 @@ def build_derived_siblings(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def write_relationships_resolved(con: duckdb.DuckDBPyConnection) -> None:
+def write_relationships_resolved(con: SQLConnection) -> None:
     """Aggregate `m_edge_items` and `m_co_items` into `relationships_resolved` (one row per
     edge and source for recorded/reciprocal edges, one per edge for derived and inferred
     ones) and write each edge's evidence items, one row per item, to `relationship_evidence`.

@@ -9,14 +9,14 @@ the reference date.
 
 from __future__ import annotations
 
-import duckdb
+from famlink.linkage.connection import SQLConnection
 
 # More distinct people than this at one address key inside the window: a hostel, a block
 # recorded under one UPRN, or a placeholder address. No co-residence is inferred there.
 COMMUNAL_ADDRESS_PEOPLE = 25
 
 
-def build_residences(con: duckdb.DuckDBPyConnection) -> None:
+def build_residences(con: SQLConnection) -> None:
     """Write `residences`; keep `m_residences` (with effective periods) for later steps."""
     con.execute(
         """
@@ -88,7 +88,7 @@ def build_residences(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def build_co_residence(con: duckdb.DuckDBPyConnection) -> None:
+def build_co_residence(con: SQLConnection) -> None:
     """`m_co_items`: the evidence of inferred co-residence — two people at one address key
     whose periods overlap each other inside the window. One row per pair (smaller person id
     first), address and residence record of either person, with the span of the overlaps.

@@ -8,7 +8,7 @@ records for the child). The flag rules (`famlink.models.flags.rules`) read these
 
 from __future__ import annotations
 
-import duckdb
+from famlink.linkage.connection import SQLConnection
 
 # Roles an adult can have around a child (`m_around_edges.role`).
 DIRECT_ROLES = ("mother", "father", "parent", "step_parent", "carer", "household_member")
@@ -32,7 +32,7 @@ ROLE_TEXT = {
 }
 
 
-def set_rule_variables(con: duckdb.DuckDBPyConnection) -> None:
+def set_rule_variables(con: SQLConnection) -> None:
     """Hand the rules' vocabularies to SQL as DuckDB variables (no SQL string building)."""
     for name, values in {
         "m_direct_roles": DIRECT_ROLES,
@@ -43,7 +43,7 @@ def set_rule_variables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"SET VARIABLE {name} = ?::VARCHAR[]", [list(values)])
 
 
-def build_people(con: duckdb.DuckDBPyConnection) -> None:
+def build_people(con: SQLConnection) -> None:
     """`m_people` (persons with age at the reference date) and `m_children` (in scope)."""
     con.execute(
         """
@@ -65,7 +65,7 @@ def build_people(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("INSERT INTO m_role_text VALUES (?, ?)", list(ROLE_TEXT.items()))
 
 
-def build_adults_around(con: duckdb.DuckDBPyConnection) -> None:
+def build_adults_around(con: SQLConnection) -> None:
     """`m_around_edges(child_id, adult_id, role, person_id, related_person_id, relationship,
     basis)`: every edge that places an adult around a child, by role, recorded or not.
     Trims `m_edge_items` to the items of those edges and of children's sibling edges."""

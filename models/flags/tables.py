@@ -15,8 +15,7 @@ part's strongest item: the flag stands if one item of each part stands.
 
 from __future__ import annotations
 
-from typing import Any
-
+from famlink.linkage.connection import SQLConnection
 from famlink.models.flags.registry import FlagSettings
 from famlink.models.flags.rule import FlagRule
 
@@ -163,7 +162,7 @@ _NO_SUMMARY = "SELECT NULL::VARCHAR AS child_id, NULL::VARCHAR AS adult_id"
 _NO_FLAGS = _RULE_FLAGS.format(explanation="NULL::VARCHAR", summary=_NO_SUMMARY, name="")
 
 
-def set_parameters(con: Any, settings: FlagSettings) -> None:
+def set_parameters(con: SQLConnection, settings: FlagSettings) -> None:
     """Hand each enabled rule's parameters to SQL as variables (`FlagRule.variable`)."""
     for rule in settings.enabled_rules():
         for param in rule.parameters:
@@ -174,7 +173,7 @@ def set_parameters(con: Any, settings: FlagSettings) -> None:
                 con.execute(f"SET VARIABLE {rule.variable(param.name)} = ?", [value])
 
 
-def build_flags(con: Any, settings: FlagSettings | None = None) -> None:
+def build_flags(con: SQLConnection, settings: FlagSettings | None = None) -> None:
     """Write `flags` and `flag_evidence`: the enabled rules' flags (every rule by default).
 
     ``con`` is a DuckDB connection or the Spark stand-in; it holds the working tables of
