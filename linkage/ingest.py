@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from famlink.linkage import standardise as std
 from famlink.linkage.errors import InputDataError, JobFileError
+from famlink.linkage.job_sources import identifier_names
 from famlink.linkage.jobfile import FileSpec, Job
 from famlink.linkage.reconcile import FileReport, IngestReport, reconcile
 from famlink.linkage.staging import KIND_ORDER, Extract, create_stage_tables, stage, standardise
@@ -64,10 +65,11 @@ def ingest(con: duckdb.DuckDBPyConnection, job: Job) -> IngestReport:
     report = IngestReport()
     try:
         setup_lookups(con, job)
-        create_stage_tables(con)
+        create_stage_tables(con, job)
+        identifiers = identifier_names(job.sources)
         for extract in extracts:
             read_extract(con, extract, report)
-            stage(con, extract, *line_numbers(con, extract))
+            stage(con, extract, *line_numbers(con, extract), identifiers=identifiers)
         standardise(con, job)
         quarantine(con, extracts)
         reconcile(con, report, "_fl_files")
@@ -135,7 +137,7 @@ def check_headers(con: duckdb.DuckDBPyConnection, job: Job) -> list[Extract]:
     for source in job.sources:
         for spec in source.files():
             types = read_columns(con, spec)
-            for canonical, mapped in spec.columns.items():
+            for key, mapped in spec.mapped_columns():
                 for column in mapped:
                     if column in types:
                         continue
@@ -145,7 +147,7 @@ def check_headers(con: duckdb.DuckDBPyConnection, job: Job) -> list[Extract]:
                     if close:
                         hint = f"did you mean {close[0]!r}? " + hint
                     raise JobFileError(
-                        f"source {source.name!r}, {spec.kind}.columns.{canonical}: column "
+                        f"source {source.name!r}, {spec.kind}.{key}: column "
                         f"{column!r} is not in {spec.path_text}",
                         file=str(job.path), hint=hint,
                     )

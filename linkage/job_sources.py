@@ -50,7 +50,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "people": (
         "record_id", "first_name", "middle_names", "surname", "dob", "sex", "nhs_number",
         "address", "postcode", "uprn", "address_from", "address_to", "relationship_to",
-        "relationship",
+        "relationship", "preferred_name", "former_surname", "title", "person_id",
     ),
     "relationships": ("record_id", "related_record_id", "relationship", "start_date", "end_date"),
     "events": ("record_id", "event_id", "event_date", "event_type", "role", "summary"),
@@ -61,7 +61,10 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "events": ("record_id", "event_date", "event_type"),
 }
 #: fields that may be a list of columns joined by spaces
-JOINABLE_FIELDS = frozenset({"address", "first_name", "middle_names", "surname", "summary"})
+JOINABLE_FIELDS = frozenset({"address", "first_name", "middle_names", "surname", "summary",
+                             "preferred_name", "former_surname"})
+#: fields that may be a list of columns of which the first non-empty one is read
+FIRST_OF_FIELDS = frozenset({"sex"})
 #: fields parsed as dates with the file's date_format
 DATE_FIELDS = frozenset({"dob", "address_from", "address_to", "start_date", "end_date",
                          "event_date"})
@@ -75,8 +78,16 @@ FORMATS = ("csv", "parquet")
 ENCODINGS = ("utf-8", "latin-1")
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d",)
 SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: an identifier's name in ``[sources.people.identifiers]`` (its column: ``id_<name>``)
+IDENTIFIER_NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: identifiers with a canonical field of their own (validated, compared as such)
+RESERVED_IDENTIFIERS = ("nhs_number", "uprn")
+#: ``postcode_format``: ``uk`` validates UK postcodes; ``any`` keeps any postcode as written
+POSTCODE_FORMATS = ("uk", "any")
 _SOURCE_KEYS = ("name", "agency", "primary", *FILE_KINDS)
 _FILE_KEYS = ("path", "format", "delimiter", "encoding", "date_format", "columns", "codes")
+#: keys only a people file has
+_PEOPLE_KEYS = ("identifiers", "postcode_format")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet",
                ".pq": "parquet"}
 
@@ -98,6 +109,16 @@ class FileSpec:
     columns: Mapping[str, tuple[str, ...]]
     #: canonical field -> {extract code (trimmed, lower case) -> canonical value}
     codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: people files: identifier name -> extract column (``[sources.people.identifiers]``)
+    identifiers: Mapping[str, str] = field(default_factory=dict)
+    #: people files: ``uk`` (validated UK postcodes) or ``any`` (kept as written)
+    postcode_format: str = "uk"
+
+    def mapped_columns(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Every extract column the job file names, with the key that names it
+        (``columns.surname``, ``identifiers.upn``): each must be in the file's header."""
+        return ([(f"columns.{name}", cols) for name, cols in self.columns.items()]
+                + [(f"identifiers.{name}", (col,)) for name, col in self.identifiers.items()])
 
 
 @dataclass(frozen=True)
@@ -114,6 +135,12 @@ class SourceSpec:
     def files(self) -> tuple[FileSpec, ...]:
         """The source's extracts in the order people, relationships, events."""
         return tuple(f for f in (self.people, self.relationships, self.events) if f is not None)
+
+
+def identifier_names(sources: tuple[SourceSpec, ...] | list[SourceSpec]) -> tuple[str, ...]:
+    """Every identifier name any source declares, sorted: ``source_records`` has one
+    ``id_<name>`` column for each (the same name in two sources is the same identifier)."""
+    return tuple(sorted({name for s in sources for name in s.people.identifiers}))
 
 
 class TableReader:
@@ -197,7 +224,8 @@ class SourceReader(TableReader):
                           relationships=files["relationships"], events=files["events"])
 
     def file_spec(self, table: Mapping[str, Any], kind: str, source: str) -> FileSpec:
-        self.check_keys(table, _FILE_KEYS, f"{kind}.", source=source)
+        allowed = _FILE_KEYS + _PEOPLE_KEYS if kind == "people" else _FILE_KEYS
+        self.check_keys(table, allowed, f"{kind}.", source=source)
         path_text = table.get("path")
         if not isinstance(path_text, str) or not path_text.strip():
             raise self.fail(f"{kind}.path", "missing (required): the extract's path",
@@ -235,7 +263,44 @@ class SourceReader(TableReader):
             date_formats=self.date_formats(table.get("date_format"), kind, source),
             columns=self.columns(table.get("columns"), kind, source),
             codes=self.codes(table.get("codes"), kind, source),
+            identifiers=self.identifiers(table.get("identifiers"), source),
+            postcode_format=self.postcode_format(table.get("postcode_format"), source),
         )
+
+    def identifiers(self, value: Any, source: str) -> dict[str, str]:
+        """``[sources.people.identifiers]``: identifier name = extract column."""
+        prefix = "people.identifiers"
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(prefix, "must be a table of name = column", source=source,
+                            hint='e.g. [sources.people.identifiers] then ni_number = "NI No"')
+        identifiers: dict[str, str] = {}
+        for name, column in value.items():
+            key = f"{prefix}.{name}"
+            if name in RESERVED_IDENTIFIERS:
+                raise self.fail(key, f"{name} is a canonical field, not an identifier name",
+                                source=source,
+                                hint=f"map it under [sources.people.columns]: {name} = "
+                                     f"{column!r}" if isinstance(column, str) else None)
+            if not IDENTIFIER_NAME.fullmatch(name):
+                raise self.fail(key, f"bad identifier name {name!r}", source=source,
+                                hint="a lower-case name: a letter, then letters, digits or _ "
+                                     "(e.g. 'ni_number', 'upn')")
+            if not isinstance(column, str) or not column:
+                raise self.fail(key, "must be one column name", source=source)
+            identifiers[name] = column
+        return identifiers
+
+    def postcode_format(self, value: Any, source: str) -> str:
+        if value is None:
+            return "uk"
+        if value not in POSTCODE_FORMATS:
+            raise self.fail("people.postcode_format", f"unknown postcode format {value!r}",
+                            source=source,
+                            hint='"uk" (the default: valid UK postcodes) or "any" (kept as '
+                                 "written, upper case, spaces removed)")
+        return str(value)
 
     def date_formats(self, value: Any, kind: str, source: str) -> tuple[str, ...]:
         key = f"{kind}.date_format"
@@ -273,10 +338,10 @@ class SourceReader(TableReader):
             if isinstance(mapped, str):
                 names = [mapped]
             elif isinstance(mapped, list) and mapped and all(isinstance(m, str) for m in mapped):
-                if len(mapped) > 1 and canonical not in JOINABLE_FIELDS:
+                if len(mapped) > 1 and canonical not in JOINABLE_FIELDS | FIRST_OF_FIELDS:
                     raise self.fail(key, "only one column allowed for this field", source=source,
                                     hint="lists are allowed for: "
-                                         + ", ".join(sorted(JOINABLE_FIELDS)))
+                                         + ", ".join(sorted(JOINABLE_FIELDS | FIRST_OF_FIELDS)))
                 names = mapped
             else:
                 raise self.fail(key, "must be a column name or a list of column names",

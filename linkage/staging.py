@@ -16,6 +16,7 @@ from typing import Any
 
 from famlink.linkage import standardise as std
 from famlink.linkage.connection import SQLConnection
+from famlink.linkage.job_sources import FIRST_OF_FIELDS, identifier_names
 from famlink.linkage.jobfile import (
     DATE_FIELDS,
     EVENT_TYPES,
@@ -79,17 +80,22 @@ def standardise(con: SQLConnection, job: Job) -> None:
     _unmapped_codes(con)
 
 
-def _stage_columns(kind: str) -> list[tuple[str, str]]:
-    """Staging table columns: text of every canonical field, plus ``<field>__date``."""
+def _stage_columns(kind: str, identifiers: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """Staging table columns: text of every canonical field, plus ``<field>__date``; for
+    people, the file's ``postcode_format`` and each identifier's text (``id_<name>``)."""
     cols = [(name, "VARCHAR") for name in FIELDS[kind]]
     cols += [(f"{name}__date", "DATE") for name in FIELDS[kind] if name in DATE_FIELDS]
+    if kind == "people":
+        cols += [("postcode_format", "VARCHAR")]
+        cols += [(f"id_{name}", "VARCHAR") for name in identifiers]
     return cols
 
 
-def create_stage_tables(con: SQLConnection) -> None:
+def create_stage_tables(con: SQLConnection, job: Job) -> None:
     """The empty staging tables ``_fl_stage_<kind>`` (on DuckDB or the Spark stand-in)."""
+    identifiers = identifier_names(job.sources)
     for kind in FILE_KINDS:
-        cols = ", ".join(f"{q(n)} {t}" for n, t in _stage_columns(kind))
+        cols = ", ".join(f"{q(n)} {t}" for n, t in _stage_columns(kind, identifiers))
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {q(f'_fl_stage_{kind}')} (source VARCHAR, "
             f"file_kind VARCHAR, file VARCHAR, file_no INTEGER, ord BIGINT, "
@@ -97,16 +103,23 @@ def create_stage_tables(con: SQLConnection) -> None:
         )
 
 
-def stage(con: SQLConnection, extract: Extract, line: str, join: str, ord_expr: str = "r.rowid") -> None:
+def stage(con: SQLConnection, extract: Extract, line: str, join: str, ord_expr: str = "r.rowid",
+          *, identifiers: tuple[str, ...] = ()) -> None:
     """Map one extract's columns onto canonical fields into ``_fl_stage_<kind>``.
 
     ``line`` (with ``join``, see :func:`line_numbers`) and ``ord_expr`` are SQL for each raw
     row's line in the file and position in the raw table: on the Spark backend the raw
-    table arrives with both as columns (``r.line_number``, ``r.ord``)."""
+    table arrives with both as columns (``r.line_number``, ``r.ord``). ``identifiers`` are
+    every identifier name of the job (the staging table's ``id_<name>`` columns)."""
     spec = extract.spec
     exprs = []
-    for name, _type in _stage_columns(spec.kind):
-        if name.endswith("__date"):
+    for name, _type in _stage_columns(spec.kind, identifiers):
+        if name == "postcode_format":
+            exprs.append(std.quote_literal(spec.postcode_format))
+        elif name.startswith("id_"):
+            column = spec.identifiers.get(name.removeprefix("id_"))
+            exprs.append("NULL" if column is None else std.text(extract.col(column)))
+        elif name.endswith("__date"):
             canonical = name.removesuffix("__date")
             columns = spec.columns.get(canonical)
             if columns is None:
@@ -118,8 +131,8 @@ def stage(con: SQLConnection, extract: Extract, line: str, join: str, ord_expr: 
                                             spec.date_formats))
         else:
             columns = spec.columns.get(name)
-            exprs.append("NULL" if columns is None
-                         else std.joined([extract.col(c) for c in columns]))
+            read = std.first_of if name in FIRST_OF_FIELDS else std.joined
+            exprs.append("NULL" if columns is None else read([extract.col(c) for c in columns]))
     sql = (
         f"INSERT INTO {q(f'_fl_stage_{spec.kind}')} "  # noqa: S608 - identifiers quoted
         f"SELECT $source, $kind, $file, $file_no, {ord_expr}, {line}, {', '.join(exprs)} "
@@ -149,10 +162,12 @@ def _standardise_people(con: SQLConnection, job: Job) -> None:
             SELECT first_name AS raw FROM _fl_stage_people
             UNION SELECT middle_names FROM _fl_stage_people
             UNION SELECT surname FROM _fl_stage_people
+            UNION SELECT preferred_name FROM _fl_stage_people
+            UNION SELECT former_surname FROM _fl_stage_people
         ) WHERE raw IS NOT NULL
         """  # noqa: S608
     )
-    sex_value = std.map_code("s.sex", "csex.value", SEX_VALUES)
+    sex_mapped = std.map_code("s.sex", "csex.value", SEX_VALUES)
     rel_value = std.map_code("s.relationship", "crel.value", RELATIONSHIPS)
     con.execute(
         f"""
@@ -162,41 +177,57 @@ def _standardise_people(con: SQLConnection, job: Job) -> None:
                    nf.clean AS first_name_clean,
                    nm.clean AS middle_names_clean,
                    ns.clean AS surname_clean,
+                   np.clean AS preferred_name_clean,
+                   nfs.clean AS former_surname_clean,
                    {std.nhs_digits('s.nhs_number')} AS nhs_digits,
                    {std.postcode_squashed('s.postcode')} AS postcode_squashed,
                    {std.uprn_digits('s.uprn')} AS uprn_digits,
                    {std.address_clean('s.address')} AS address_clean,
-                   {sex_value} AS sex_value,
+                   {sex_mapped} AS sex_mapped,
+                   {std.sex_from_title('s.title')} AS title_sex,
                    {rel_value} AS relationship_value
             FROM _fl_stage_people s
             LEFT JOIN _fl_names nf ON nf.raw = s.first_name
             LEFT JOIN _fl_names nm ON nm.raw = s.middle_names
             LEFT JOIN _fl_names ns ON ns.raw = s.surname
+            LEFT JOIN _fl_names np ON np.raw = s.preferred_name
+            LEFT JOIN _fl_names nfs ON nfs.raw = s.former_surname
             {_code_join('csex', 's', 'people', 'sex', 's.sex')}
             {_code_join('crel', 's', 'people', 'relationship', 's.relationship')}
         ),
         v AS (
             SELECT s.*,
+                   -- a title tells the sex only when the sex columns do not
+                   CASE WHEN s.sex_mapped IN ('male', 'female') THEN s.sex_mapped
+                        ELSE coalesce(s.title_sex, s.sex_mapped) END AS sex_value,
                    {std.nhs_number('s.nhs_digits')} AS nhs_number_value,
-                   {std.postcode('s.postcode_squashed')} AS postcode_value,
+                   CASE WHEN s.postcode_format = 'any' THEN nullif(s.postcode_squashed, '')
+                        ELSE {std.postcode('s.postcode_squashed')} END AS postcode_value,
+                   CASE WHEN s.postcode_format = 'uk'
+                        THEN {std.postcode_district('s.postcode_squashed', 's.postcode')} END
+                       AS postcode_district_value,
                    {std.uprn('s.uprn_digits')} AS uprn_value,
                    CASE WHEN s.dob IS NULL THEN NULL
                         WHEN s.dob__date IS NULL THEN 'unparseable_date'
                         WHEN s.dob__date > $reference_date THEN 'dob_in_future'
                         WHEN s.dob__date < DATE '1900-01-01' THEN 'dob_before_1900'
                    END AS dob_problem,
-                   split_part(s.first_name_clean, ' ', 1) AS first_name_head
+                   {std.first_token('s.first_name_clean')} AS first_name_head,
+                   {std.words([std.after_first_token('s.first_name_clean'),
+                               's.middle_names_clean', 's.preferred_name_clean'])}
+                       AS other_forename_words,
+                   {std.words(['s.former_surname_clean',
+                               "CASE WHEN s.surname_clean LIKE '% %' THEN s.surname_clean END"])}
+                       AS other_surname_words
             FROM s
         ),
         c AS (
             SELECT v.*,
                    CASE WHEN v.dob_problem IS NULL THEN v.dob__date END AS dob_value,
-                   {std.canonical_first_name('v.first_name_clean', 'v.first_name_head',
-                                             'nw.canonical', 'nh.canonical')}
-                       AS first_name_canonical,
+                   coalesce(nh.canonical, v.first_name_head) AS first_name_canonical,
+                   {std.sex_key('v.sex_value')} AS name_sex_key,
                    {std.first_token('v.surname_clean')} AS surname_first_token
             FROM v
-            {std.nickname_join('nw', 'v.first_name_clean', 'v.sex_value')}
             {std.nickname_join('nh', 'v.first_name_head', 'v.sex_value')}
         ),
         r0 AS (
@@ -229,8 +260,11 @@ def _standardise_people(con: SQLConnection, job: Job) -> None:
         """,  # noqa: S608 - SQL built from famlink's own fragments; values are parameters
         {"reference_date": job.reference_date},
     )
+    _name_lists(con)
+    identifiers = "".join(f", {std.identifier(f'p.{q(column)}')} AS {q(column)}"
+                          for column in (f"id_{name}" for name in identifier_names(job.sources)))
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TABLE source_records AS
         SELECT p.source, s.agency, s.is_primary, p.record_id, p.file, p.line_number,
                p.first_name, p.middle_names, p.surname,
@@ -240,16 +274,55 @@ def _standardise_people(con: SQLConnection, job: Job) -> None:
                p.first_name_canonical, p.surname_first_token,
                p.dob_value AS dob, p.sex_value AS sex, p.nhs_number_value AS nhs_number,
                p.postcode_value AS postcode, p.address_clean, p.uprn_value AS uprn,
-               p.address_from__date AS address_from, p.address_to__date AS address_to
+               p.address_from__date AS address_from, p.address_to__date AS address_to,
+               p.postcode_district_value AS postcode_district,
+               fl.names AS other_forenames, sl.names AS other_surnames,
+               p.person_id AS source_person_id{identifiers}
         FROM _fl_people p JOIN _fl_sources s USING (source)
+        LEFT JOIN _fl_forename_lists fl ON fl.words = p.other_forename_words
+                                       AND fl.sex_key = p.name_sex_key
+        LEFT JOIN _fl_surname_lists sl ON sl.words = p.other_surname_words
         WHERE p.reason IS NULL
         ORDER BY p.source, p.file_no, p.ord
-        """
+        """  # noqa: S608 - identifier names checked against [a-z][a-z0-9_]* and quoted
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _fl_used AS "
                 "SELECT source, record_id FROM source_records")
     con.execute("DROP TABLE _fl_stage_people")
     con.execute("DROP TABLE _fl_names")
+    con.execute("DROP TABLE _fl_forename_lists")
+    con.execute("DROP TABLE _fl_surname_lists")
+
+
+def _name_lists(con: SQLConnection) -> None:
+    """``other_forenames`` and ``other_surnames`` of each distinct spelling: the names'
+    tokens, forenames nickname-resolved for the record's sex, distinct and sorted (names
+    repeat, so each spelling is split once)."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _fl_forename_lists AS
+        WITH w AS (
+            SELECT DISTINCT other_forename_words AS words, name_sex_key AS sex_key
+            FROM _fl_people WHERE reason IS NULL AND other_forename_words IS NOT NULL
+        ),
+        t AS (SELECT words, sex_key, unnest(string_split(words, ' ')) AS token FROM w)
+        SELECT t.words, t.sex_key,
+               list_sort(list_distinct(list(coalesce(n.canonical, t.token)))) AS names
+        FROM t LEFT JOIN {q('_fl_nicknames')} n ON n.nickname = t.token AND n.sex_key = t.sex_key
+        GROUP BY t.words, t.sex_key
+        """  # noqa: S608
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _fl_surname_lists AS
+        WITH w AS (
+            SELECT DISTINCT other_surname_words AS words
+            FROM _fl_people WHERE reason IS NULL AND other_surname_words IS NOT NULL
+        ),
+        t AS (SELECT words, unnest(string_split(words, ' ')) AS token FROM w)
+        SELECT words, list_sort(list_distinct(list(token))) AS names FROM t GROUP BY words
+        """
+    )
 
 
 def _relationships_and_events(con: SQLConnection) -> None:
@@ -403,10 +476,12 @@ def _nulled_values(con: SQLConnection) -> None:
         dates("_fl_people", "address_to"),
         people("nhs_number", "'invalid_nhs_number'", "nhs_number",
                "nhs_number IS NOT NULL AND nhs_number_value IS NULL"),
-        people("postcode", "'invalid_postcode'", "postcode",
+        # a partial UK postcode: postcode NULL, its district kept
+        people("postcode", "CASE WHEN postcode_district_value IS NULL THEN 'invalid_postcode' "
+               "ELSE 'partial_postcode' END", "postcode",
                "postcode IS NOT NULL AND postcode_value IS NULL"),
         people("uprn", "'invalid_uprn'", "uprn", "uprn IS NOT NULL AND uprn_value IS NULL"),
-        people("sex", "'unmapped_code'", "sex", "sex IS NOT NULL AND sex_value IS NULL"),
+        people("sex", "'unmapped_code'", "sex", "sex IS NOT NULL AND sex_mapped IS NULL"),
         "SELECT source, file_kind, file, line_number, record_id, 'relationship_to', problem, "
         "relationship_to FROM _fl_people_rels WHERE problem IS NOT NULL",
         dates("_fl_rels", "start_date"),
@@ -426,7 +501,7 @@ def _unmapped_codes(con: SQLConnection) -> None:
         CREATE OR REPLACE TABLE unmapped_codes AS
         WITH u AS (
             SELECT source, file_kind, 'sex' AS field, sex AS code FROM _fl_people
-            WHERE reason IS NULL AND sex IS NOT NULL AND sex_value IS NULL
+            WHERE reason IS NULL AND sex IS NOT NULL AND sex_mapped IS NULL
             UNION ALL
             SELECT source, file_kind, 'relationship', relationship FROM _fl_people_rels
             WHERE problem IS NULL AND relationship_value IS NULL
