@@ -87,7 +87,7 @@ class FileSpec:
     kind: str
     #: the path as written in the job file (shown to users, stored in the tables' ``file``)
     path_text: str
-    #: the path resolved against the job file's folder
+    #: the path resolved against the job file's folder (or ``famlink link --data DIR``)
     path: Path
     format: str
     delimiter: str
@@ -119,9 +119,12 @@ class SourceSpec:
 class TableReader:
     """Walks the parsed TOML, raising JobFileError with the job file and key for mistakes."""
 
-    def __init__(self, where: str, base: Path) -> None:
+    def __init__(self, where: str, base: Path, *, data_base: Path | None = None) -> None:
         self.where = where
+        #: the job file's folder
         self.base = base
+        #: ``--data DIR``: the folder extract paths are relative to (None: ``base``)
+        self.data_base = data_base
 
     def fail(self, key: str, message: str, *, source: str | None = None,
              hint: str | None = None) -> JobFileError:
@@ -202,7 +205,7 @@ class SourceReader(TableReader):
         if not isinstance(path_text, str) or not path_text.strip():
             raise self.fail(f"{kind}.path", "missing (required): the extract's path",
                             source=source)
-        path = (self.base / path_text).resolve()
+        path = ((self.data_base or self.base) / path_text).resolve()
         fmt = table.get("format")
         if fmt is None:
             fmt = _EXTENSIONS.get(path.suffix.lower())
@@ -213,8 +216,10 @@ class SourceReader(TableReader):
             raise self.fail(f"{kind}.format", f"unknown format {fmt!r}", source=source,
                             hint="use one of: " + ", ".join(FORMATS))
         if not path.is_file():
+            relative_to = (f"the --data folder {self.data_base}" if self.data_base
+                           else "the job file's folder (or give famlink link --data DIR)")
             raise self.fail(f"{kind}.path", f"file not found: {path}", source=source,
-                            hint="paths are relative to the job file's folder")
+                            hint=f"extract paths are relative to {relative_to}")
         delimiter = table.get("delimiter", "\t" if path.suffix.lower() == ".tsv" else ",")
         if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
             raise self.fail(f"{kind}.delimiter", f"must be one character, not {delimiter!r}",
