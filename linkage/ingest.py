@@ -256,6 +256,8 @@ def setup_lookups(con: duckdb.DuckDBPyConnection, job: Job) -> None:
     codes = [[s.name, f.kind, name, code, value]
              for s in job.sources for f in s.files()
              for name, mapping in f.codes.items() for code, value in mapping.items()]
+    codes += [[s.name, f.kind, "episode_end", code, value]
+              for s in job.sources for f in s.files() for code, value in f.episode_ends.items()]
     if codes:
         con.executemany("INSERT INTO _fl_codes VALUES ($1, $2, $3, $4, $5)", codes)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from famlink.linkage.code_hints import meaning, suggest
 from famlink.linkage.errors import JobFileError
 
 # --- canonical vocabularies (docs/jobfile.md) ------------------------------------------------
@@ -25,10 +26,23 @@ from famlink.linkage.errors import JobFileError
 FILE_KINDS = ("people", "relationships", "events")
 
 SEX_VALUES = ("male", "female", "unknown")
+#: the ``relationships`` table's vocabulary: "related_record_id is record_id's <relationship>".
+#: ``co_parent``: the other parent of the person's child; ``partner_of_parent``: a partner of
+#: the person's parent who is not recorded as a step-parent (a mother's new partner, seen from
+#: her child)
 RELATIONSHIPS = (
-    "mother", "father", "parent", "step_parent", "partner", "ex_partner", "child", "sibling",
-    "half_sibling", "carer", "household_member", "other",
+    "mother", "father", "parent", "step_parent", "partner", "ex_partner", "child", "step_child",
+    "sibling", "half_sibling", "grandparent", "grandchild", "co_parent", "partner_of_parent",
+    "carer", "household_member", "other",
 )
+#: a code mapped to ``<relationship>_of`` reads the other way round: "record_id is
+#: related_record_id's <relationship>" (``child_of``: the record is the related record's
+#: child). Ingest swaps the two ids, so the table keeps one direction, and marks the row
+#: ``reversed``.
+REVERSED_SUFFIX = "_of"
+REVERSED_RELATIONSHIPS = tuple(f"{r}{REVERSED_SUFFIX}" for r in RELATIONSHIPS if r != "other")
+#: what ``codes.relationship`` may map to
+RELATIONSHIP_CODE_VALUES = RELATIONSHIPS + REVERSED_RELATIONSHIPS
 EVENT_TYPES = (
     "referral", "assessment", "cin_plan", "cp_plan", "looked_after", "gcp2_assessment",
     "domestic_abuse", "mental_health_admission", "mental_health_detention",
@@ -40,7 +54,7 @@ ROLES = ("subject", "victim", "suspect", "witness", "child_present", "other")
 #: canonical value vocabulary of each field that has codes
 VOCABULARIES: dict[str, tuple[str, ...]] = {
     "sex": SEX_VALUES,
-    "relationship": RELATIONSHIPS,
+    "relationship": RELATIONSHIP_CODE_VALUES,
     "event_type": EVENT_TYPES,
     "role": ROLES,
 }
@@ -53,7 +67,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "relationship",
     ),
     "relationships": ("record_id", "related_record_id", "relationship", "start_date", "end_date"),
-    "events": ("record_id", "event_id", "event_date", "event_type", "role", "summary"),
+    "events": ("record_id", "event_id", "event_date", "event_type", "role", "summary",
+               "end_date"),
 }
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "people": ("record_id",),
@@ -76,7 +91,8 @@ ENCODINGS = ("utf-8", "latin-1")
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d",)
 SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _SOURCE_KEYS = ("name", "agency", "primary", *FILE_KINDS)
-_FILE_KEYS = ("path", "format", "delimiter", "encoding", "date_format", "columns", "codes")
+_FILE_KEYS = ("path", "format", "delimiter", "encoding", "date_format", "columns", "codes",
+              "episode_ends")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet",
                ".pq": "parquet"}
 
@@ -98,6 +114,9 @@ class FileSpec:
     columns: Mapping[str, tuple[str, ...]]
     #: canonical field -> {extract code (trimmed, lower case) -> canonical value}
     codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: events only: {extract code (trimmed, lower case) -> the canonical event type whose
+    #: episode it ends} (``[sources.events.episode_ends]``)
+    episode_ends: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -230,6 +249,7 @@ class SourceReader(TableReader):
         if encoding not in ENCODINGS:
             raise self.fail(f"{kind}.encoding", f"unsupported encoding {table['encoding']!r}",
                             source=source, hint="use one of: " + ", ".join(ENCODINGS))
+        codes = self.codes(table.get("codes"), kind, source)
         return FileSpec(
             kind=kind,
             path_text=path_text,
@@ -239,8 +259,43 @@ class SourceReader(TableReader):
             encoding=encoding,
             date_formats=self.date_formats(table.get("date_format"), kind, source),
             columns=self.columns(table.get("columns"), kind, source),
-            codes=self.codes(table.get("codes"), kind, source),
+            codes=codes,
+            episode_ends=self.episode_ends(table.get("episode_ends"), kind, source,
+                                           codes.get("event_type", {})),
         )
+
+    def episode_ends(self, value: Any, kind: str, source: str,
+                     type_codes: Mapping[str, str]) -> dict[str, str]:
+        """``[sources.events.episode_ends]``: end code = the event type whose episode it
+        ends (``CPP_END = "cp_plan"``)."""
+        key = f"{kind}.episode_ends"
+        if value is None:
+            return {}
+        if kind != "events":
+            raise self.fail(key, "only an events file has episode ends", source=source,
+                            hint="move it to [sources.events.episode_ends]")
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table of end code = event type", source=source,
+                            hint='e.g. [sources.events.episode_ends] with CPP_END = "cp_plan"')
+        ends: dict[str, str] = {}
+        for code, target in value.items():
+            if not isinstance(target, str) or target not in EVENT_TYPES:
+                close = suggest("event_type", str(target), EVENT_TYPES)
+                hint = (f"did you mean {close!r}?" if close
+                        else "use one of: " + ", ".join(EVENT_TYPES))
+                raise self.fail(f"{key}.{code}", f"{target!r} is not a canonical event type",
+                                source=source, hint=hint)
+            norm = code.strip().lower()
+            if norm in type_codes or norm in EVENT_TYPES:
+                what = (f"mapped to {type_codes[norm]!r} in codes.event_type" if norm in type_codes
+                        else "a canonical event type, which marks a start")
+                raise self.fail(f"{key}.{code}", f"code {code!r} is {what}", source=source,
+                                hint="an end code closes an episode; its start has another code")
+            if norm in ends and ends[norm] != target:
+                raise self.fail(f"{key}.{code}", f"code {code!r} is given twice (codes are "
+                                "matched trimmed and case-insensitively)", source=source)
+            ends[norm] = target
+        return ends
 
     def date_formats(self, value: Any, kind: str, source: str) -> tuple[str, ...]:
         key = f"{kind}.date_format"
@@ -319,8 +374,8 @@ class SourceReader(TableReader):
             normalised: dict[str, str] = {}
             for code, target in mapping.items():
                 if not isinstance(target, str) or target not in vocabulary:
-                    close = difflib.get_close_matches(str(target), vocabulary, n=1, cutoff=0.6)
-                    hint = (f"did you mean {close[0]!r}?" if close
+                    close = suggest(canonical, str(target), vocabulary)
+                    hint = (f"did you mean {close!r}?{meaning(canonical, close)}" if close
                             else "use one of: " + ", ".join(vocabulary))
                     raise self.fail(f"{key}.{code}", f"{target!r} is not a canonical "
                                     f"{canonical} value", source=source, hint=hint)

@@ -213,7 +213,8 @@ def reconcile(con: duckdb.DuckDBPyConnection, report: IngestReport, files_table:
             SELECT source, 'relationships', count(*) FROM relationships
             WHERE origin = 'relationships_file' GROUP BY 1
             UNION ALL
-            SELECT source, 'events', count(*) FROM events GROUP BY 1
+            -- an episode's row holds its start and, once paired, its end: two rows read
+            SELECT source, 'events', count(*) + count(end_line_number) FROM events GROUP BY 1
         ),
         quarantined AS (SELECT source, file_kind, count(*) AS n FROM quarantine GROUP BY 1, 2),
         nulled AS (SELECT source, file_kind, count(*) AS n FROM nulled_values GROUP BY 1, 2)
