@@ -374,8 +374,8 @@ class SourceReader(TableReader):
             normalised: dict[str, str] = {}
             for code, target in mapping.items():
                 if not isinstance(target, str) or target not in vocabulary:
-                    close = suggest(canonical, str(target), vocabulary)
-                    hint = (f"did you mean {close!r}?{meaning(canonical, close)}" if close
+                    meant = suggest(canonical, str(target), vocabulary)
+                    hint = (f"did you mean {meant!r}?{meaning(canonical, meant)}" if meant
                             else "use one of: " + ", ".join(vocabulary))
                     raise self.fail(f"{key}.{code}", f"{target!r} is not a canonical "
                                     f"{canonical} value", source=source, hint=hint)
