@@ -60,8 +60,8 @@ def check_date_formats(con: duckdb.DuckDBPyConnection, extract: Extract) -> list
     warnings = []
     spec = extract.spec
     for name, columns in spec.columns.items():
-        if name not in DATE_FIELDS or extract.types[columns[0]] != "VARCHAR":
-            continue
+        if name not in DATE_FIELDS or extract.types[columns[0]].startswith(("DATE", "TIMESTAMP")):
+            continue  # a Parquet date is used as it is (staging does the same)
         warning = _check_column(con, extract, name, columns[0])
         if warning is not None:
             warnings.append(warning)
@@ -77,10 +77,11 @@ def _check_column(con: duckdb.DuckDBPyConnection, extract: Extract, name: str,
     spec = extract.spec
     formats = list(spec.date_formats)
     swapped = [s for s in (swap_day_month(f) for f in formats) if s is not None]
+    value = std.text(extract.col(column))
+    # each distinct value parsed once; the raw table's name and column are famlink's own
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _fl_date_values AS SELECT v, count(*) AS n FROM ("  # noqa: S608
-        f"SELECT {std.text(extract.col(column))} AS v FROM {extract.raw_table} r) "
-        "WHERE v IS NOT NULL GROUP BY v"
+        f"SELECT {value} AS v FROM {extract.raw_table} r) WHERE v IS NOT NULL GROUP BY v"
     )
     try:
         params: dict[str, object] = {"formats": formats}
@@ -92,8 +93,9 @@ def _check_column(con: duckdb.DuckDBPyConnection, extract: Extract, name: str,
             as_swapped = _parsed("v", swapped, "swapped")
             only_swapped = f"sum(n) FILTER (WHERE {as_swapped} AND NOT {as_written})"
             only_written = f"sum(n) FILTER (WHERE {as_written} AND NOT {as_swapped})"
+        as_written_sql = _parsed("v", formats, "formats")
         ((non_empty, parsed, swap_only, written_only),) = con.execute(
-            f"SELECT sum(n), sum(n) FILTER (WHERE {_parsed('v', formats, 'formats')}), "  # noqa: S608
+            f"SELECT sum(n), sum(n) FILTER (WHERE {as_written_sql}), "  # noqa: S608
             f"{only_swapped}, {only_written} FROM _fl_date_values",
             params,
         ).fetchall()

@@ -335,7 +335,8 @@ def _relationships_and_events(con: SQLConnection) -> None:
     )
     # a code mapped to "<relationship>_of" reads the other way round: swap the two ids so
     # every row reads "related_record_id is record_id's <relationship>"
-    reversed_value = f"coalesce(relationship_value IN {std.literal_list(REVERSED_RELATIONSHIPS)}, false)"
+    reversed_codes = std.literal_list(REVERSED_RELATIONSHIPS)
+    reversed_value = f"coalesce(relationship_value IN {reversed_codes}, false)"
     forward_value = (f"CASE WHEN {reversed_value} THEN substr(relationship_value, 1, "
                      "length(relationship_value) - 3) "
                      "ELSE coalesce(relationship_value, 'other') END")

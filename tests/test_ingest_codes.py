@@ -250,7 +250,8 @@ def test_a_day_month_swap_is_reported_with_the_format_that_fits(tmp_path) -> Non
                      "%d/%m/%Y")
     report = ingest(duckdb.connect(), load_job(job))
     (warning,) = report.warnings
-    assert (warning.field, warning.column, warning.non_empty, warning.parsed) == ("dob", "dob", 4, 2)
+    assert (warning.field, warning.column) == ("dob", "dob")
+    assert (warning.non_empty, warning.parsed) == (4, 2)
     assert warning.day_month_swap and warning.swapped_only == 2 and warning.low_parse_rate
     assert (warning.suggested_format, warning.suggested_parses) == ("%m/%d/%Y", 4)
     assert str(warning) == (
@@ -337,7 +338,8 @@ def test_link_with_data_dir_warns_and_records_a_swapped_format(sample_run, tmp_p
         "csc", "dob", parsed, len(values))
     assert warning["day_month_swap"] and warning["suggested_format"] == "%d/%m/%Y"
     assert json.loads(config)["data_dir"] == str(SAMPLE.resolve())
-    assert {i["path"] for i in json.loads(inputs)} >= {str((SAMPLE / "csc" / "csc_people.csv").resolve())}
+    csc_people = str((SAMPLE / "csc" / "csc_people.csv").resolve())
+    assert csc_people in {i["path"] for i in json.loads(inputs)}
 
 
 # --- the same tables on Spark -----------------------------------------------------------------
