@@ -22,7 +22,8 @@ from famlink.linkage.jobfile import (
     EVENT_TYPES,
     FIELDS,
     FILE_KINDS,
-    RELATIONSHIPS,
+    RELATIONSHIP_CODE_VALUES,
+    REVERSED_RELATIONSHIPS,
     ROLES,
     SEX_VALUES,
     FileSpec,
@@ -168,7 +169,7 @@ def _standardise_people(con: SQLConnection, job: Job) -> None:
         """  # noqa: S608
     )
     sex_mapped = std.map_code("s.sex", "csex.value", SEX_VALUES)
-    rel_value = std.map_code("s.relationship", "crel.value", RELATIONSHIPS)
+    rel_value = std.map_code("s.relationship", "crel.value", RELATIONSHIP_CODE_VALUES)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _fl_people AS
@@ -326,7 +327,7 @@ def _name_lists(con: SQLConnection) -> None:
 
 
 def _relationships_and_events(con: SQLConnection) -> None:
-    rel_value = std.map_code("s.relationship", "crel.value", RELATIONSHIPS)
+    rel_value = std.map_code("s.relationship", "crel.value", RELATIONSHIP_CODE_VALUES)
     type_value = std.map_code("s.event_type", "ctype.value", EVENT_TYPES)
     role_value = std.map_code("s.role", "crole.value", ROLES)
     con.execute(
@@ -361,8 +362,10 @@ def _relationships_and_events(con: SQLConnection) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _fl_events AS
-        SELECT s.*, coalesce({type_value}, 'other') AS event_type_value,
-               {type_value} IS NULL AND s.event_type IS NOT NULL AS event_type_unmapped,
+        SELECT s.*, coalesce(cend.value, {type_value}, 'other') AS event_type_value,
+               cend.value IS NULL AND {type_value} IS NULL AND s.event_type IS NOT NULL
+                   AS event_type_unmapped,
+               cend.value IS NOT NULL AS is_episode_end,
                CASE WHEN s.role IS NOT NULL THEN coalesce({role_value}, 'other') END
                    AS role_value,
                {role_value} IS NULL AND s.role IS NOT NULL AS role_unmapped,
@@ -382,6 +385,7 @@ def _relationships_and_events(con: SQLConnection) -> None:
                END AS detail
         FROM _fl_stage_events s
         {_code_join('ctype', 's', 'events', 'event_type', 's.event_type')}
+        {_code_join('cend', 's', 'events', 'episode_end', 's.event_type')}
         {_code_join('crole', 's', 'events', 'role', 's.role')}
         LEFT JOIN _fl_used u ON u.source = s.source AND u.record_id = s.record_id
         """  # noqa: S608
@@ -402,30 +406,44 @@ def _relationships_and_events(con: SQLConnection) -> None:
         WHERE p.reason IS NULL AND p.relationship_to IS NOT NULL
         """
     )
+    # a code mapped to "<relationship>_of" reads the other way round: swap the two ids so
+    # every row reads "related_record_id is record_id's <relationship>"
+    reversed_codes = std.literal_list(REVERSED_RELATIONSHIPS)
+    reversed_value = f"coalesce(relationship_value IN {reversed_codes}, false)"
+    forward_value = (f"CASE WHEN {reversed_value} THEN substr(relationship_value, 1, "
+                     "length(relationship_value) - 3) "
+                     "ELSE coalesce(relationship_value, 'other') END")
     con.execute(
         f"""
         CREATE OR REPLACE TABLE relationships AS
         WITH r AS (
             SELECT source, 'relationships_file' AS origin, 'relationships' AS file_kind, file,
-                   line_number, record_id, related_record_id,
-                   coalesce(relationship_value, 'other') AS relationship,
+                   line_number,
+                   CASE WHEN {reversed_value} THEN related_record_id ELSE record_id END
+                       AS record_id,
+                   CASE WHEN {reversed_value} THEN record_id ELSE related_record_id END
+                       AS related_record_id,
+                   {forward_value} AS relationship,
                    relationship AS relationship_code,
-                   start_date__date AS start_date, end_date__date AS end_date
+                   start_date__date AS start_date, end_date__date AS end_date,
+                   {reversed_value} AS reversed
             FROM _fl_rels WHERE reason IS NULL
             UNION ALL
-            SELECT source, 'people_file', 'people', file, line_number, relationship_to,
-                   record_id, coalesce(relationship_value, 'other'), relationship,
-                   NULL::DATE, NULL::DATE
+            SELECT source, 'people_file', 'people', file, line_number,
+                   CASE WHEN {reversed_value} THEN record_id ELSE relationship_to END,
+                   CASE WHEN {reversed_value} THEN relationship_to ELSE record_id END,
+                   {forward_value}, relationship, NULL::DATE, NULL::DATE, {reversed_value}
             FROM _fl_people_rels WHERE problem IS NULL
         )
         SELECT r.source, s.agency, s.is_primary,
                r.source || ':' || r.file_kind || ':' || r.line_number AS relationship_key,
                r.origin, r.file, r.line_number, r.record_id, r.related_record_id,
-               r.relationship, r.relationship_code, r.start_date, r.end_date
+               r.relationship, r.relationship_code, r.start_date, r.end_date, r.reversed
         FROM r JOIN _fl_sources s USING (source)
         ORDER BY r.source, {KIND_ORDER.format(col='r.file_kind')}, r.line_number
         """  # noqa: S608
     )
+    _episodes(con)
     con.execute(
         """
         CREATE OR REPLACE TABLE events AS
@@ -434,12 +452,116 @@ def _relationships_and_events(con: SQLConnection) -> None:
                coalesce(e.event_id, e.file || ':' || e.line_number) AS event_id,
                e.file, e.line_number, e.record_id, e.event_date__date AS event_date,
                e.event_type_value AS event_type, e.event_type AS event_code,
-               e.role_value AS role, e.role AS role_code, e.summary
+               e.role_value AS role, e.role AS role_code, e.summary,
+               CASE WHEN e.is_episode_end THEN e.event_date__date
+                    ELSE coalesce(p.end_date, e.end_date__date) END AS end_date,
+               p.end_event_id, p.end_line_number, p.end_code,
+               CASE WHEN e.is_episode_end THEN 'end_only'
+                    WHEN coalesce(p.end_date, e.end_date__date) IS NOT NULL THEN 'closed'
+                    WHEN t.event_type IS NOT NULL THEN 'open'
+               END AS episode
         FROM _fl_events e JOIN _fl_sources s USING (source)
-        WHERE e.reason IS NULL
+        LEFT JOIN _fl_episode_pairs p ON p.source = e.source AND p.start_line = e.line_number
+        LEFT JOIN _fl_episode_types t ON t.source = e.source
+                                     AND t.event_type = e.event_type_value
+        LEFT JOIN _fl_episode_ends_alone a ON a.source = e.source
+                                          AND a.line_number = e.line_number
+        -- an end that closed a start is part of that start's row
+        WHERE e.reason IS NULL AND (NOT e.is_episode_end OR a.line_number IS NOT NULL)
         ORDER BY e.source, e.line_number
         """
     )
+    for table in ("_fl_episode_pairs", "_fl_episode_types", "_fl_episode_ends_alone"):
+        con.execute(f"DROP TABLE {table}")
+
+
+def _episodes(con: SQLConnection) -> None:
+    """Pair each episode end (a code in ``episode_ends``) with the latest open start of the
+    same type, for the same record, on or before it.
+
+    Per source, record and episode type, the starts and ends in date order (a start before
+    an end of the same day) are brackets: ``level`` counts the episodes open after each row,
+    never below zero, so an end that finds none open (``level`` 0 before it) has no start.
+    Any other end closes the latest start after which the level was its own level + 1 — the
+    latest start not closed since. Writes ``_fl_episode_types`` (source, event_type),
+    ``_fl_episode_pairs`` (the start's line with its end's date, id, line and code) and
+    ``_fl_episode_ends_alone`` (source, line_number of the ends with no start).
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _fl_episode_types AS
+        SELECT DISTINCT source, value AS event_type FROM _fl_codes
+        WHERE file_kind = 'events' AND field = 'episode_end'
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _fl_episode_rows AS
+        WITH e AS (
+            SELECT e.source, e.record_id, e.event_type_value, e.line_number, e.is_episode_end,
+                   e.event_date__date AS d, e.event_id, e.event_type AS code,
+                   row_number() OVER (PARTITION BY e.source, e.record_id, e.event_type_value
+                                      ORDER BY e.event_date__date, e.is_episode_end,
+                                               e.line_number) AS pos
+            FROM _fl_events e
+            JOIN _fl_episode_types t ON t.source = e.source
+                                    AND t.event_type = e.event_type_value
+            WHERE e.reason IS NULL
+        ),
+        walk AS (
+            SELECT e.*,
+                   sum(CASE WHEN e.is_episode_end THEN -1 ELSE 1 END) OVER (
+                       PARTITION BY e.source, e.record_id, e.event_type_value ORDER BY e.pos
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS total
+            FROM e
+        ),
+        lifted AS (
+            SELECT w.*,
+                   w.total - least(0, min(w.total) OVER (
+                       PARTITION BY w.source, w.record_id, w.event_type_value ORDER BY w.pos
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS level
+            FROM walk w
+        )
+        SELECT f.*,
+               coalesce(lag(f.level) OVER (
+                   PARTITION BY f.source, f.record_id, f.event_type_value ORDER BY f.pos), 0)
+                   AS level_before
+        FROM lifted f
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _fl_episode_pairs AS
+        WITH matched AS (
+            SELECT en.source, en.record_id, en.event_type_value, en.pos AS end_pos,
+                   max(st.pos) AS start_pos
+            FROM _fl_episode_rows en
+            JOIN _fl_episode_rows st
+              ON st.source = en.source AND st.record_id = en.record_id
+             AND st.event_type_value = en.event_type_value AND st.pos < en.pos
+             AND NOT st.is_episode_end AND st.level = en.level + 1
+            WHERE en.is_episode_end AND en.level_before > 0
+            GROUP BY en.source, en.record_id, en.event_type_value, en.pos
+        )
+        SELECT st.source, st.line_number AS start_line, en.d AS end_date,
+               coalesce(en.event_id, ev.file || ':' || en.line_number) AS end_event_id,
+               en.line_number AS end_line_number, en.code AS end_code
+        FROM matched m
+        JOIN _fl_episode_rows st ON st.source = m.source AND st.record_id = m.record_id
+         AND st.event_type_value = m.event_type_value AND st.pos = m.start_pos
+        JOIN _fl_episode_rows en ON en.source = m.source AND en.record_id = m.record_id
+         AND en.event_type_value = m.event_type_value AND en.pos = m.end_pos
+        JOIN _fl_events ev ON ev.source = en.source AND ev.line_number = en.line_number
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _fl_episode_ends_alone AS
+        SELECT source, line_number FROM _fl_episode_rows
+        WHERE is_episode_end AND level_before = 0
+        """
+    )
+    con.execute("DROP TABLE _fl_episode_rows")
 
 
 def _quarantine_reasons(con: SQLConnection) -> None:
@@ -486,6 +608,7 @@ def _nulled_values(con: SQLConnection) -> None:
         "relationship_to FROM _fl_people_rels WHERE problem IS NOT NULL",
         dates("_fl_rels", "start_date"),
         dates("_fl_rels", "end_date"),
+        dates("_fl_events", "end_date"),
     ]
     con.execute(
         "CREATE OR REPLACE TABLE nulled_values AS SELECT * FROM ("  # noqa: S608
