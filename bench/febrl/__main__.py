@@ -13,9 +13,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from .export import export, exported
 from .score import read_truth, score
-from .sets import SETS
+from .sets import SETS, FebrlSet
 from .systems import run_ecm, run_famlink, run_splink
 
 SYSTEMS = {"famlink": "famlink", "splink": "bare Splink (textbook model)", "ecm": "recordlinkage ECM"}
@@ -44,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="systems (default: famlink splink ecm)")
     run.add_argument("--famlink-job", action="append", default=[], metavar="SET=JOB",
                      help="run famlink on this job file instead of DIR/SET/job.toml (e.g. a "
-                     "workaround job for an older famlink); repeatable")
+                     "workaround job for an older famlink), reported as 'famlink [JOB's name]'; "
+                     "repeatable, also for one set")
     args = parser.parse_args(argv)
 
     if args.command == "export":
@@ -55,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    jobs = dict(item.split("=", 1) for item in args.famlink_job)
+    jobs: dict[str, list[Path]] = {}
+    for item in args.famlink_job:
+        name, _, path = item.partition("=")
+        jobs.setdefault(name, []).append(Path(path))
     work = args.dir / "runs"
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"started_utc": _now(), "machine": _machine(), "sets": {}}
@@ -69,9 +75,12 @@ def _run(args: argparse.Namespace) -> int:
         for system in args.systems:
             print(f"{name}: {SYSTEMS[system]} …", file=sys.stderr)
             if system == "famlink":
-                job = Path(jobs[name]) if name in jobs else None
-                outcome = run_famlink(folder, febrl, work, job)
-            elif system == "splink":
+                for job in jobs.get(name, [None]):  # type: ignore[list-item]
+                    row = f"famlink [{job.stem}]" if job else "famlink"
+                    _record(results["sets"][name]["systems"], row,
+                            run_famlink(folder, febrl, work, job), febrl, truth)
+                continue
+            if system == "splink":
                 outcome = run_splink(folder, febrl)
             else:
                 outcome = run_ecm(folder, febrl)
@@ -79,21 +88,27 @@ def _run(args: argparse.Namespace) -> int:
             rows = ({f"{system}@{t}": {**outcome, "cluster_threshold": t, "clusters": c}
                      for t, c in by_threshold.items()} if by_threshold else {system: outcome})
             for row, result in rows.items():
-                clusters = result.pop("clusters", None)
-                if clusters is not None and len(febrl.files) == 1:
-                    # one file: record ids are unique, and a --famlink-job workaround may
-                    # have split the file into several sources
-                    clusters["source"] = next(iter(febrl.files))
-                if clusters is not None:
-                    result.update(score(clusters, truth))
-                results["sets"][name]["systems"][row] = result
-                print(f"  {row}: {json.dumps(result)}", file=sys.stderr)
+                _record(results["sets"][name]["systems"], row, result, febrl, truth)
     results["finished_utc"] = _now()
     (args.dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     table = markdown(results)
     (args.dir / "results.md").write_text(table + "\n", encoding="utf-8")
     print(table)
     return 0
+
+
+def _record(rows: dict[str, Any], row: str, result: dict[str, Any], febrl: FebrlSet,
+            truth: pd.DataFrame) -> None:
+    """Score ``result``'s clusters (if it has any) and keep it as ``rows[row]``."""
+    clusters = result.pop("clusters", None)
+    if clusters is not None and len(febrl.files) == 1:
+        # one file: record ids are unique, and a --famlink-job workaround may have split
+        # the file into several sources
+        clusters["source"] = next(iter(febrl.files))
+    if clusters is not None:
+        result.update(score(clusters, truth))
+    rows[row] = result
+    print(f"  {row}: {json.dumps(result)}", file=sys.stderr)
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -105,7 +120,7 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for name, data in results["sets"].items():
         for system, r in data["systems"].items():
-            label = ROWS[system]
+            label = ROWS.get(system, system)
             if r.get("failed"):
                 lines.append(f"| {name} | {label} | failed: {r['error']} | | | | | | | {r['seconds']} |")
                 continue

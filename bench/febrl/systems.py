@@ -54,14 +54,15 @@ def run_famlink(folder: Path, febrl: FebrlSet, work: Path, job: Path | None = No
     """``famlink link`` on the set's job file (or ``job``), as the command runs it."""
     import duckdb
 
-    out = work / f"{febrl.name}-famlink"
+    label = f"{febrl.name}-famlink" + (f"-{job.stem}" if job else "")
+    out = work / label
     job = job or folder / "job.toml"
     command = [sys.executable, "-c", "from famlink.cli import main; main()",
                "link", str(job), "--out", str(out), "--no-models"]
     t0 = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     seconds = time.perf_counter() - t0
-    (work / f"{febrl.name}-famlink.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    (work / f"{label}.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     if done.returncode != 0:
         last = [line for line in done.stderr.splitlines() if line.strip()][-3:]
         return {"failed": True, "seconds": round(seconds, 1), "error": " | ".join(last),
