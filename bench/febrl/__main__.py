@@ -122,7 +122,8 @@ def markdown(results: dict[str, Any]) -> str:
         for system, r in data["systems"].items():
             label = ROWS.get(system, system)
             if r.get("failed"):
-                lines.append(f"| {name} | {label} | failed: {r['error']} | | | | | | | {r['seconds']} |")
+                error = r["error"].replace("|", "\\|")
+                lines.append(f"| {name} | {label} | failed: {error} | | | | | | | {r['seconds']} |")
                 continue
             lines.append(
                 f"| {name} | {label} | {r['pairwise_precision']:.4f} | {r['pairwise_recall']:.4f} "

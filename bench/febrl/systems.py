@@ -65,7 +65,7 @@ def run_famlink(folder: Path, febrl: FebrlSet, work: Path, job: Path | None = No
     (work / f"{label}.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     if done.returncode != 0:
         last = [line for line in done.stderr.splitlines() if line.strip()][-3:]
-        return {"failed": True, "seconds": round(seconds, 1), "error": " | ".join(last),
+        return {"failed": True, "seconds": round(seconds, 1), "error": " ".join(line.strip() for line in last),
                 "command": " ".join(command[3:])}
     con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
     try:
