@@ -56,8 +56,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="the set is one file (FEBRL3): join the truth on record_id only")
     args = parser.parse_args(argv)
 
-    from famlink.linkage import splink_model
-
     model = json.loads((args.run / "model.json").read_text(encoding="utf-8"))
     rules = [r["blocking_rule"] for r in model["blocking_rules_to_generate_predictions"]]
     con = duckdb.connect()
@@ -68,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             FROM read_csv(?, all_varchar = true) t JOIN f.source_records s ON {on}
             JOIN f.person_records p ON p.source = s.source AND p.record_id = s.record_id""",  # noqa: S608
         [str(args.truth)])
-    con.execute(
-        f"CREATE TABLE inp AS SELECT source AS src, {splink_model.SPLINK_INPUT_COLUMNS_SQL} FROM rec")  # noqa: S608
+    con.execute(f"CREATE TABLE inp AS SELECT source AS src, {_input_columns_sql(con)} FROM rec")  # noqa: S608
     con.execute(
         "CREATE TABLE comp AS SELECT * FROM (SELECT source || ':' || record_id AS node FROM rec)")
     _components(con, args.match_threshold)
@@ -125,6 +122,19 @@ def main(argv: list[str] | None = None) -> int:
             "FROM tp", [args.match_threshold]).fetchall()[0]
         print(f"| {name} | {n:,} | {n / total:.2%} | {linked:,} |")
     return 0
+
+
+def _input_columns_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """famlink's select list from ``source_records`` to the model's input columns: built from
+    the table's columns (``model_spec``, after #13) or fixed (``SPLINK_INPUT_COLUMNS_SQL``)."""
+    try:
+        from famlink.linkage import model_spec
+    except ImportError:
+        from famlink.linkage import splink_model
+
+        return str(splink_model.SPLINK_INPUT_COLUMNS_SQL)
+    con.execute("CREATE TEMP VIEW source_records AS SELECT * FROM f.source_records")
+    return model_spec.input_columns_sql(con)
 
 
 def _components(con: duckdb.DuckDBPyConnection, threshold: float) -> None:
