@@ -61,10 +61,13 @@ def _run(args: argparse.Namespace) -> int:
     jobs: dict[str, list[Path]] = {}
     for item in args.famlink_job:
         name, _, path = item.partition("=")
+        if name not in SETS or not path:
+            raise SystemExit(f"--famlink-job {item!r}: expected SET=JOB with SET one of {', '.join(sorted(SETS))}")
         jobs.setdefault(name, []).append(Path(path))
     work = args.dir / "runs"
     work.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"started_utc": _now(), "machine": _machine(), "sets": {}}
+    results: dict[str, Any] = {"started_utc": _now(), "machine": _machine(),
+                               "loadavg_start": [round(x, 2) for x in os.getloadavg()], "sets": {}}
     for name in args.sets:
         febrl = SETS[name]
         folder = args.dir / name
@@ -90,6 +93,7 @@ def _run(args: argparse.Namespace) -> int:
             for row, result in rows.items():
                 _record(results["sets"][name]["systems"], row, result, febrl, truth)
     results["finished_utc"] = _now()
+    results["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     (args.dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     table = markdown(results)
     (args.dir / "results.md").write_text(table + "\n", encoding="utf-8")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -56,6 +57,9 @@ def run_famlink(folder: Path, febrl: FebrlSet, work: Path, job: Path | None = No
 
     label = f"{febrl.name}-famlink" + (f"-{job.stem}" if job else "")
     out = work / label
+    # a fresh folder: famlink carries person ids (and reviewers' decisions) forward from a
+    # previous run in the same folder
+    shutil.rmtree(out, ignore_errors=True)
     job = job or folder / "job.toml"
     command = [sys.executable, "-c", "from famlink.cli import main; main()",
                "link", str(job), "--out", str(out), "--no-models"]
