@@ -313,16 +313,20 @@ class Messy:
         return out
 
     def dob(self, p: Person, dob: date | None) -> date | None:
-        """A year of birth off by one digit (the units digit, or the tens: 1987 → 1997)."""
+        """A year of birth with one digit wrong by one (the units, or the tens: 1987 → 1997),
+        never into the future."""
         if dob is None or self.rng.random() >= RATES["r_year_digit"]:
             return dob
-        step = self.rng.choice((-1, 1)) * (1 if self.rng.random() < 0.6 else 10)
-        year = dob.year + step
-        if dob.replace(year=year, day=min(dob.day, 28)) > self.ref:
-            year = dob.year - abs(step)
-        slipped = dob.replace(year=year, day=min(dob.day, 28) if dob.month == 2 else dob.day)
-        self.tags.append(("year_of_birth_digit", slipped.isoformat()))
-        return slipped
+        scale = 1 if self.rng.random() < 0.6 else 10
+        digit = dob.year // scale % 10
+        steps = [s for s in (-1, 1) if 0 <= digit + s <= 9]
+        day = min(dob.day, 28) if dob.month == 2 else dob.day
+        for step in self.rng.sample(steps, len(steps)):
+            slipped = dob.replace(year=dob.year + step * scale, day=day)
+            if slipped <= self.ref:
+                self.tags.append(("year_of_birth_digit", slipped.isoformat()))
+                return slipped
+        return dob
 
     def postcode(self, src: str, postcode: str) -> str:
         """Only the district (outward code) in some sources' records."""
@@ -376,8 +380,9 @@ class Messy:
             self.records_out.write([src, record_id, p.pid, kind, detail])
         self.tags = []
 
-    def tag(self, kind: str, detail: str = "") -> None:
-        self.tags.append((kind, detail))
+    def untag(self, kind: str) -> None:
+        """Forget a phenomenon the record does not show after all (its value was dropped)."""
+        self.tags = [t for t in self.tags if t[0] != kind]
 
     # -- identifiers and extra columns --------------------------------------------------------
 

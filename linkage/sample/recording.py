@@ -158,6 +158,8 @@ def write_person(ctx: Ctx, src: str, p: Person, prof: Profile, address: Address 
         dob_text = fmt_date(date(ctx.ref.year + rng.randrange(1, 4), p.dob.month,
                                  min(p.dob.day, 28)), prof.date_format)
         nulled.append(("dob", "dob_in_future", dob_text))
+    if nulled and ctx.messy is not None:  # a bad value owed replaced any slip of the year
+        ctx.messy.untag("year_of_birth_digit")
 
     # NHS number
     nhs = ""

@@ -229,13 +229,16 @@ class Education(Source):
         if messy is not None:  # the school's own UPN for the pupil; no contact's date of birth
             upn = messy.identifier(self.name, "upn", p) if row_type == "Pupil" else ""
             dob = w.dob if row_type == "Pupil" else ""
+            if not dob:
+                messy.untag("year_of_birth_digit")
         address = f"{street_line(rng, a, self.PROFILE)}, {a.town}"
         self.people_row(self.files["people"], rid, p,
                         [rid, row_type, upn, pupil_rid, rel, priority, w.first, w.surname,
                          dob, sex_code(p, ("M", "F")), address, w.postcode, school],
                         w if dob else Written(w.first, w.middle, w.surname, "", "",
                                               w.postcode, [n for n in w.nulled
-                                                           if n[0] != "dob"]))
+                                                           if n[0] != "dob"],
+                                              w.preferred, w.former_surname))
         self.addr(p, "", w.postcode, address)
         return rid
 
