@@ -460,6 +460,7 @@ def _sikh_names(rng: Random, cluster: Cluster, messy: Messy) -> None:
                                 else rng.choice(SIKH_SURNAMES))
         return family_name[old]
 
+    old_first = {p.pid: p.first for p in cluster.persons}
     renamed: dict[str, str] = {}  # pid -> new forename
     for fam in cluster.families:
         people = _family_people(fam)
@@ -469,11 +470,11 @@ def _sikh_names(rng: Random, cluster: Cluster, messy: Messy) -> None:
             title = "Singh" if p.sex == "male" else "Kaur"
             names = SIKH_MALE if p.sex == "male" else SIKH_FEMALE
             father = fam.father_of.get(p.pid)
-            taken = [renamed[x.pid] for x in people if x.pid in renamed and x is not father]
-            if father is not None and p.first == father.first and father.pid in renamed:
+            if father is not None and old_first[p.pid] == old_first[father.pid]:
                 first = renamed[father.pid]  # the son named after his father
             else:
-                first = _pick(rng, names, avoid=tuple(taken))
+                taken = tuple(renamed[x.pid] for x in people if x.pid in renamed)
+                first = _pick(rng, names, avoid=taken)
             renamed[p.pid] = first
             surname_key = p.surname.split("-")[-1] if "-" in p.surname else p.surname
             fam_surname = lineage(surname_key)
