@@ -39,6 +39,8 @@ RATES: dict[str, float] = {
     "p_preferred_other": 0.01,  # anyone: goes by an unrelated forename
     "p_earlier_marriage": 0.08,  # adult women under their own surname: one from a marriage
     "p_ni_number": 0.9,  # adults with a National Insurance number known to an agency
+    "p_pnc_id_male": 0.5,  # adult men with a police PNC id
+    "p_pnc_id_female": 0.2,  # adult women with a police PNC id
     "r_known_name_as_forename": 0.55,  # a source without a KnownAs column writes the used name
     "r_known_name_in_known_as": 0.85,  # a source with a KnownAs column fills it
     "r_forename_with_middle": 0.12,  # forename field holds forename + middle names
@@ -194,7 +196,7 @@ class Messy:
             if adult and rng.random() < RATES["p_ni_number"]:
                 t.ni_number = (f"{rng.choice(_NI_PREFIX)}{rng.choice(_NI_PREFIX)}"
                                f"{rng.randrange(10**6):06d}{rng.choice('ABCD')}")
-            if adult and rng.random() < (0.5 if p.sex == "male" else 0.2):
+            if adult and rng.random() < RATES[f"p_pnc_id_{p.sex}"]:
                 self._pnc_seq += 1
                 t.pnc_id = (f"{p.dob.year + 18 + rng.randrange(5)}/"
                             f"{self._pnc_seq:07d}{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}")
