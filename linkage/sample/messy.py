@@ -231,11 +231,15 @@ class Messy:
 
     # -- one record ---------------------------------------------------------------------------
 
-    def names(self, src: str, p: Person, first: str, middle: str,
-              surname: str) -> tuple[str, str, str, str, str]:
+    def names(self, src: str, p: Person, first: str, middle: str, surname: str, *,
+              swapped: bool = False) -> tuple[str, str, str, str, str]:
         """How ``src`` writes this person's names in one record:
-        (forename field, middle names, surname, preferred name, former surname)."""
+        (forename field, middle names, surname, preferred name, former surname).
+        ``swapped``: the plain profile already swapped forename and surname (left as it is)."""
         rng = self.rng
+        if swapped:
+            self.tags.append(("forename_surname_swapped", f"{first} / {surname}"))
+            return first, middle, surname, "", ""
         t = self.trait(p)
         has_known_col = any(f == "preferred_name" for _, f in EXTRA_COLUMNS.get(src, ()))
         has_former_col = any(f == "former_surname" for _, f in EXTRA_COLUMNS.get(src, ()))
@@ -252,11 +256,13 @@ class Messy:
             elif has_known_col and rng.random() < RATES["r_known_name_in_known_as"]:
                 preferred = t.known_as
                 self.tags.append(("known_as_column", preferred))
-        if middle and src not in MIDDLE_COLUMN and t.style != "sikh" and (
+        already = middle.lower() in first.lower().split()  # goes by the middle name
+        if middle and not already and src not in MIDDLE_COLUMN and t.style != "sikh" and (
                 rng.random() < FORENAMES_FIELD.get(src, RATES["r_forename_with_middle"])):
             first = f"{first} {middle}"
             self.tags.append(("forename_with_middle", first))
-        elif middle and src in MIDDLE_COLUMN and rng.random() < RATES["r_forename_with_middle"] / 2:
+        elif (middle and not already and src in MIDDLE_COLUMN
+              and rng.random() < RATES["r_forename_with_middle"] / 2):
             first, middle = f"{first} {middle}", ""
             self.tags.append(("forename_with_middle", first))
         married = p.birth_surname != p.surname

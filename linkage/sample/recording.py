@@ -123,15 +123,20 @@ def write_person(ctx: Ctx, src: str, p: Person, prof: Profile, address: Address 
             first = typo(rng, first)
         else:
             surname = typo(rng, surname)
+    folded = rng.random() < prof.fold
+    if folded:
+        first, surname, middle = fold_accents(first), fold_accents(surname), fold_accents(middle)
+    swapped = rng.random() < prof.swap
+    if swapped:
+        first, surname = surname, first
     preferred = former = ""
     if ctx.messy is not None:
-        first, middle, surname, preferred, former = ctx.messy.names(src, p, first, middle,
-                                                                   surname)
-    if rng.random() < prof.fold:
-        first, surname, middle = fold_accents(first), fold_accents(surname), fold_accents(middle)
-        preferred, former = fold_accents(preferred), fold_accents(former)
-    if rng.random() < prof.swap:
-        first, surname = surname, first
+        first, middle, surname, preferred, former = ctx.messy.names(
+            src, p, first, middle, surname, swapped=swapped)
+        if folded:
+            first, middle, surname = fold_accents(first), fold_accents(middle), fold_accents(
+                surname)
+            preferred, former = fold_accents(preferred), fold_accents(former)
     if rng.random() < prof.upper:
         first, surname, middle = first.upper(), surname.upper(), middle.upper()
         preferred, former = preferred.upper(), former.upper()
