@@ -9,9 +9,13 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 
+from famlink.cli import main
+from famlink.linkage.evaluate import linkage_accuracy
 from famlink.linkage.sample.generate import DEFAULT_REFERENCE_DATE, generate
 from famlink.linkage.sample.nhs import nhs_is_valid
 from famlink.linkage.sample.recording import fold_accents as fold
@@ -318,9 +322,6 @@ def test_generate_reports_counts(tmp_path: Path) -> None:
 
 # -- the messy variant (`famlink sample-data --messy`) -----------------------------------------
 
-MESSY_NEW_FIELDS = ("preferred_name", "former_surname")
-
-
 @pytest.fixture(scope="module")
 def messy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("messy")
@@ -387,22 +388,17 @@ def test_messy_job_maps_the_new_columns_with_the_contracts_names(messy: Path) ->
                 assert c in header, (spec["path"], c)
 
 
-def test_messy_job_without_the_new_fields_loads_today(messy: Path, tmp_path: Path) -> None:
-    """The new fields land with the ingest-people work; the rest of the job is valid now."""
+def test_messy_job_loads_with_famlinks_reader(messy: Path) -> None:
+    from famlink.linkage.job_sources import identifier_names
     from famlink.linkage.jobfile import load_job
 
-    lines, skip = [], False
-    for line in (messy / "job.toml").read_text(encoding="utf-8").splitlines(keepends=True):
-        s = line.strip()
-        skip = s == "[sources.people.identifiers]" or (skip and not s.startswith("["))
-        if not skip and s.split(" = ")[0] not in MESSY_NEW_FIELDS:
-            lines.append(line)
-    job = tmp_path / "job.toml"
-    job.write_text("".join(lines), encoding="utf-8")
-    for path in messy.iterdir():
-        if path.is_dir() and path.name != "_truth":
-            (tmp_path / path.name).symlink_to(path)
-    assert len(load_job(job).sources) == 8
+    job = load_job(messy / "job.toml")
+    people = {s.name: s.people for s in job.sources}
+    assert identifier_names(job.sources) == ("ni_number", "pnc_id", "upn")
+    assert people["csc"].columns["preferred_name"] == ("KnownAs",)
+    assert people["gp"].columns["former_surname"] == ("PREVIOUS_SURNAME",)
+    assert dict(people["probation"].identifiers) == {"ni_number": "NINumber",
+                                                     "pnc_id": "PNCNumber"}
 
 
 def test_messy_has_each_phenomenon_at_a_plausible_rate(messy: Path) -> None:
@@ -545,3 +541,27 @@ def test_messy_slips_school_contacts_postcodes_and_identifiers(messy: Path) -> N
     assert owner and all(len(pids) == 1 for pids in owner.values())
     shared = Counter(f for (f, _), pids in owner.items())
     assert {"id_ni_number", "id_pnc_id", "id_upn"} <= set(shared)
+
+
+def test_famlink_links_the_messy_sample_end_to_end(tmp_path: Path) -> None:
+    """The messy job runs as written (new fields, identifiers, district-only postcodes): no
+    row lost, people linked, twins and same-named fathers and sons kept apart."""
+    data = tmp_path / "messy"
+    generate(data, families=60, seed=5, messy=True)
+    result = CliRunner().invoke(main, ["link", str(data / "job.toml"), "--out",
+                                       str(tmp_path / "out"), "--no-models"])
+    assert result.exit_code == 0, result.output
+    assert "reconciled:" in result.output
+    con = duckdb.connect(str(tmp_path / "out" / "famlink.duckdb"), read_only=True)
+    try:
+        accuracy = linkage_accuracy(con, data / "_truth")
+        districts = con.execute(
+            "SELECT count(*) FROM source_records WHERE postcode IS NULL "
+            "AND postcode_district IS NOT NULL").fetchall()[0][0]
+    finally:
+        con.close()
+    assert accuracy.pairwise_f1 >= 0.9, accuracy
+    assert accuracy.special_pairs_total["twins"] > 0
+    assert accuracy.special_pairs_total["father_son_same_name"] > 0
+    assert sum(accuracy.special_pairs_merged.values()) == 0, accuracy
+    assert districts > 0  # "LS6" keeps its district
