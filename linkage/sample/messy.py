@@ -99,7 +99,7 @@ EXTRA_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "police": (("NINumber", "id:ni_number"),),
     "probation": (("PNCNumber", "id:pnc_id"), ("NINumber", "id:ni_number")),
 }
-#: sources whose extract has a column the police PNC id already sits in (mapped as pnc_id)
+#: identifier columns the plain extracts already have (police PNCId, education UPN), mapped too
 EXISTING_IDENTIFIERS: dict[str, dict[str, str]] = {
     "police": {"pnc_id": "PNCId"}, "education": {"upn": "UPN"}}
 #: sources with a middle names column of their own
