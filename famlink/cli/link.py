@@ -177,22 +177,28 @@ def export(out_dir: Path, table: str, fmt: str, out_path: Path | None) -> None:
 @click.option("--seed", type=int, default=20261126, show_default=True, help="Random seed.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the extracts, job.toml and _truth/.")
+@click.option("--messy", is_flag=True, default=False,
+              help="Add the messy noise profile of real extracts (names people go by, Sikh and "
+                   "patronymic naming, former surnames, identifiers, stale addresses, partial "
+                   "postcodes …; docs/sample-data.md). Default: off (the plain sample).")
 @user_errors
-def sample_data(families: int, seed: int, out_dir: Path) -> None:
+def sample_data(families: int, seed: int, out_dir: Path, messy: bool) -> None:
     """Generate a synthetic multi-agency data set with its job file and ground truth.
 
     Each agency's extract has its own column names, date formats and codes, and the
     errors real extracts have. The truth (record → person, relationships, expected
-    flags) goes to OUT/_truth/. All names and numbers are synthetic.
+    flags) goes to OUT/_truth/. All names and numbers are synthetic. --messy adds what
+    real agency extracts hold and the plain sample lacks, with its truth.
 
     \b
     Example:
       famlink sample-data --families 500 --seed 7 --out data/
       famlink link data/job.toml --out out/ && famlink evaluate out/ --truth data/_truth
+      famlink sample-data --messy --families 500 --out messy/
     """
     from famlink.linkage.sample import generate
 
-    summary = generate(out_dir, families=families, seed=seed)
+    summary = generate(out_dir, families=families, seed=seed, messy=messy)
     click.echo(f"Wrote {summary} to {out_dir}", err=True)
     click.echo(f"Next: famlink link {Path(out_dir) / 'job.toml'} --out OUT", err=True)
 

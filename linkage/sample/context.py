@@ -10,9 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from random import Random
+from typing import TYPE_CHECKING
 
 from famlink.linkage.sample.files import CsvOut
 from famlink.linkage.sample.world import Person
+
+if TYPE_CHECKING:
+    from famlink.linkage.sample.messy import Messy
 
 
 @dataclass
@@ -41,6 +45,8 @@ class Ctx:
     # deliberate errors still owed: "<source>:<kind>" -> due (set in the first cluster and then
     # periodically; each is paid by the next row that can carry it)
     pending: dict[str, bool] = field(default_factory=dict)
+    # the messy noise profile (``famlink sample-data --messy``); None for the plain sample
+    messy: Messy | None = None
 
     def owe(self, kind: str) -> bool:
         """True (once) when a forced injection of this kind is due."""

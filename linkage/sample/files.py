@@ -28,6 +28,8 @@ class CsvOut:
         self.rows = 0
 
     def write(self, row: list[Any]) -> int:
+        if len(row) < len(self.header):  # a hand-made bad row: blank the columns it lacks
+            row = [*row, *[""] * (len(self.header) - len(row))]
         self._w.writerow(row)
         self.line += 1
         self.rows += 1
@@ -55,6 +57,8 @@ class ParquetOut:
         self.rows = 0
 
     def write(self, row: list[Any]) -> int:
+        if len(row) < len(self.header):  # a hand-made bad row: blank the columns it lacks
+            row = [*row, *[""] * (len(self.header) - len(row))]
         for col, value in zip(self._cols, row, strict=True):
             col.append(None if value in ("", None) else str(value))
         self.line += 1

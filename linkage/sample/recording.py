@@ -102,6 +102,9 @@ class Written:
     postcode: str
     # (field, expected reason, raw value) for values famlink should null
     nulled: list[tuple[str, str, str]]
+    # the messy profile's KnownAs and former-surname columns ("" in the plain sample)
+    preferred: str = ""
+    former_surname: str = ""
 
 
 def write_person(ctx: Ctx, src: str, p: Person, prof: Profile, address: Address | None,
@@ -120,12 +123,23 @@ def write_person(ctx: Ctx, src: str, p: Person, prof: Profile, address: Address 
             first = typo(rng, first)
         else:
             surname = typo(rng, surname)
-    if rng.random() < prof.fold:
+    folded = rng.random() < prof.fold
+    if folded:
         first, surname, middle = fold_accents(first), fold_accents(surname), fold_accents(middle)
-    if rng.random() < prof.swap:
+    swapped = rng.random() < prof.swap
+    if swapped:
         first, surname = surname, first
+    preferred = former = ""
+    if ctx.messy is not None:
+        first, middle, surname, preferred, former = ctx.messy.names(
+            src, p, first, middle, surname, swapped=swapped)
+        if folded:
+            first, middle, surname = fold_accents(first), fold_accents(middle), fold_accents(
+                surname)
+            preferred, former = fold_accents(preferred), fold_accents(former)
     if rng.random() < prof.upper:
         first, surname, middle = first.upper(), surname.upper(), middle.upper()
+        preferred, former = preferred.upper(), former.upper()
 
     # date of birth
     dob: date | None = p.dob
@@ -138,6 +152,8 @@ def write_person(ctx: Ctx, src: str, p: Person, prof: Profile, address: Address 
         dob = date.fromordinal(p.dob.toordinal() + rng.choice((-1, 1)))
     if dob is not None and dob > ctx.ref:  # a slip that lands in the future: not this one
         dob = p.dob
+    if ctx.messy is not None:
+        dob = ctx.messy.dob(p, dob)
     dob_text = fmt_date(dob, prof.date_format)
     if allow_bad and ctx.owe(f"{src}:impossible_dob"):
         y = dob.year if dob else p.dob.year
@@ -148,6 +164,8 @@ def write_person(ctx: Ctx, src: str, p: Person, prof: Profile, address: Address 
         dob_text = fmt_date(date(ctx.ref.year + rng.randrange(1, 4), p.dob.month,
                                  min(p.dob.day, 28)), prof.date_format)
         nulled.append(("dob", "dob_in_future", dob_text))
+    if nulled and ctx.messy is not None:  # a bad value owed replaced any slip of the year
+        ctx.messy.untag("year_of_birth_digit")
 
     # NHS number
     nhs = ""
@@ -171,7 +189,9 @@ def write_person(ctx: Ctx, src: str, p: Person, prof: Profile, address: Address 
         if allow_bad and ctx.owe(f"{src}:invalid_postcode"):
             postcode = postcode.replace(" ", "")[:-1] + rng.choice("0123456789")
             nulled.append(("postcode", "invalid_postcode", postcode))
-    return Written(first, middle, surname, dob_text, nhs, postcode, nulled)
+        elif ctx.messy is not None:
+            postcode = ctx.messy.postcode(src, postcode)
+    return Written(first, middle, surname, dob_text, nhs, postcode, nulled, preferred, former)
 
 
 def street_line(rng: Random, a: Address, prof: Profile) -> str:

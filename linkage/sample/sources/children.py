@@ -30,9 +30,9 @@ class CSC(Source):
     def __init__(self, ctx: Ctx) -> None:
         super().__init__(ctx)
         self.files = {
-            "people": CsvOut(self.path("csc_people.csv"),
+            "people": CsvOut(self.path("csc_people.csv"), self.people_header(
                              ["PersonID", "Forename", "Surname", "DateOfBirth", "Gender",
-                              "NHSNumber", "Address", "PostCode", "UPRN", "Ethnicity"]),
+                              "NHSNumber", "Address", "PostCode", "UPRN", "Ethnicity"])),
             "relationships": CsvOut(self.path("csc_relationships.csv"),
                                     ["PersonID", "RelatedPersonID", "RelationshipCode",
                                      "StartDate", "EndDate"]),
@@ -48,7 +48,7 @@ class CSC(Source):
 
     def person(self, p: Person) -> None:
         rng = self.rng
-        a = current_address(p)
+        a = self.address_of(p)
         w = write_person(self.ctx, self.name, p, self.PROFILE, a)
         rid = self.new_id()
         self.rid[p.pid] = rid
@@ -206,31 +206,39 @@ class Education(Source):
     def __init__(self, ctx: Ctx) -> None:
         super().__init__(ctx)
         self.files = {
-            "people": CsvOut(self.path("education_pupils_contacts.csv"),
+            "people": CsvOut(self.path("education_pupils_contacts.csv"), self.people_header(
                              ["RowID", "RowType", "UPN", "PupilRowID", "ContactRelationship",
                               "ContactPriority", "LegalForename", "LegalSurname", "DOB",
-                              "Gender", "Address", "Postcode", "School"], bom=True, crlf=True),
+                              "Gender", "Address", "Postcode", "School"]), bom=True, crlf=True),
             "events": CsvOut(self.path("education_send.csv"),
                              ["PupilRowID", "NeedType", "StartDate", "Notes"]),
         }
 
     def row(self, p: Person, row_type: str, pupil_rid: str, rel: str, priority: str,
-            school: str) -> str:
-        rng = self.rng
+            school: str, pupil: Person | None = None) -> str:
+        rng, messy = self.rng, self.ctx.messy
         a = current_address(p)
+        if messy is not None and pupil is not None:
+            a = messy.contact_address(p, a, current_address(pupil))
         w = write_person(self.ctx, self.name, p, self.PROFILE, a)
         self.seq += 1
         rid = str(500_000 + self.seq)
         upn = f"{rng.choice('ABCDEFGHJKLMNPQRTUVWXYZ')}{rng.randrange(10**12):012d}" if (
             row_type == "Pupil") else ""
         dob = w.dob if row_type == "Pupil" or rng.random() < 0.15 else ""
+        if messy is not None:  # the school's own UPN for the pupil; no contact's date of birth
+            upn = messy.identifier(self.name, "upn", p) if row_type == "Pupil" else ""
+            dob = w.dob if row_type == "Pupil" else ""
+            if not dob:
+                messy.untag("year_of_birth_digit")
         address = f"{street_line(rng, a, self.PROFILE)}, {a.town}"
         self.people_row(self.files["people"], rid, p,
                         [rid, row_type, upn, pupil_rid, rel, priority, w.first, w.surname,
                          dob, sex_code(p, ("M", "F")), address, w.postcode, school],
                         w if dob else Written(w.first, w.middle, w.surname, "", "",
                                               w.postcode, [n for n in w.nulled
-                                                           if n[0] != "dob"]))
+                                                           if n[0] != "dob"],
+                                              w.preferred, w.former_surname))
         self.addr(p, "", w.postcode, address)
         return rid
 
@@ -261,7 +269,7 @@ class Education(Source):
                     contacts.append((fam.others[0], "Grandparent" if fam.others[0].role.startswith(
                         "grand") else "Other"))
                 for i, (c, rel) in enumerate(contacts[:2]):
-                    self.row(c, "Contact", rid, rel, str(i + 1), school)
+                    self.row(c, "Contact", rid, rel, str(i + 1), school, pupil=k)
                     self.ctx.rel(self.name, False, k, c, self.REL_CODES[rel])
         for ev in cluster.events:
             if ev.source == "education" and ev.person.pid in pupils:

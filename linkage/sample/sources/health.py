@@ -9,7 +9,7 @@ from famlink.linkage.sample.context import Ctx
 from famlink.linkage.sample.dates import age_on
 from famlink.linkage.sample.files import CsvOut
 from famlink.linkage.sample.recording import Profile, fmt_date, street_line, write_person
-from famlink.linkage.sample.sources.source import Source, current_address, sex_code, source_toml
+from famlink.linkage.sample.sources.source import Source, sex_code, source_toml
 from famlink.linkage.sample.world import Address, Cluster, Person
 
 # -- health visiting / midwifery --------------------------------------------------------------
@@ -30,9 +30,9 @@ class HV(Source):
     def __init__(self, ctx: Ctx) -> None:
         super().__init__(ctx)
         self.files = {
-            "people": CsvOut(self.path("hv_clients.csv"),
+            "people": CsvOut(self.path("hv_clients.csv"), self.people_header(
                              ["ClientID", "NHS_No", "GivenName", "FamilyName", "BirthDate",
-                              "Sex", "AddrLine", "PostCode", "ClientType"]),
+                              "Sex", "AddrLine", "PostCode", "ClientType"])),
             "relationships": CsvOut(self.path("hv_links.csv"),
                                     ["ClientID", "LinkedClientID", "LinkType", "LinkStart"]),
             "events": CsvOut(self.path("hv_contacts.csv"),
@@ -43,7 +43,7 @@ class HV(Source):
 
     def person(self, p: Person, client_type: str) -> None:
         rng = self.rng
-        a = current_address(p)
+        a = self.address_of(p)
         w = write_person(self.ctx, self.name, p, self.PROFILE, a)
         self.seq += 1
         rid = f"HV{self.seq:07d}"
@@ -145,10 +145,10 @@ class GP(Source):
     def __init__(self, ctx: Ctx) -> None:
         super().__init__(ctx)
         self.files = {"people": CsvOut(
-            self.path("gp_registrations.csv"),
+            self.path("gp_registrations.csv"), self.people_header(
             ["PATIENT_ID", "NHS_NUMBER", "SURNAME", "FORENAME", "MIDDLE_NAMES", "DOB", "GENDER",
              "ADDRESS_1", "ADDRESS_2", "ADDRESS_3", "POSTCODE", "UPRN", "REG_START", "REG_END",
-             "PRACTICE_CODE"], delimiter="|")}
+             "PRACTICE_CODE"]), delimiter="|")}
 
     def emit(self, cluster: Cluster) -> None:
         rng, ref = self.rng, self.ctx.ref
@@ -157,11 +157,14 @@ class GP(Source):
             if rng.random() > 0.93:
                 continue
             practice = rng.choice(self.PRACTICES)
-            history = [r for r in p.residences if r.end is None or r.end > since]
-            for i, res in enumerate(history):
-                self.row(p, res.address, res.start, res.end, practice)
+            history = [(r.address, r.start, r.end) for r in p.residences
+                       if r.end is None or r.end > since]
+            if self.ctx.messy is not None:  # a registration never closed on moving away
+                history = self.ctx.messy.never_closed(p, history)
+            for i, (address, start, end) in enumerate(history):
+                self.row(p, address, start, end, practice)
                 if i == len(history) - 1 and rng.random() < 0.015:  # duplicate registration
-                    self.row(p, res.address, res.start, res.end, rng.choice(self.PRACTICES))
+                    self.row(p, address, start, end, rng.choice(self.PRACTICES))
 
     def row(self, p: Person, a: Address, start: date, end: date | None, practice: str) -> None:
         rng = self.rng
@@ -202,9 +205,9 @@ class AMH(Source):
     def __init__(self, ctx: Ctx) -> None:
         super().__init__(ctx)
         self.files = {
-            "people": CsvOut(self.path("amh_patients.csv"),
+            "people": CsvOut(self.path("amh_patients.csv"), self.people_header(
                              ["PatientID", "NHSNumber", "FirstName", "LastName", "DOB",
-                              "Gender", "Address1", "Postcode"]),
+                              "Gender", "Address1", "Postcode"])),
             "events": CsvOut(self.path("amh_episodes.csv"),
                              ["EpisodeNo", "PatientID", "EpisodeDate", "EpisodeType", "Notes"]),
         }
@@ -219,7 +222,7 @@ class AMH(Source):
             p = ev.person
             if p.pid not in self.rid:
                 for _ in range(2 if rng.random() < 0.03 else 1):
-                    a = current_address(p)
+                    a = self.address_of(p)
                     w = write_person(self.ctx, self.name, p, self.PROFILE, a)
                     self.seq += 1
                     rid = f"RX{self.seq:06d}"

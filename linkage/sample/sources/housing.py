@@ -28,11 +28,11 @@ class Housing(Source):
     def __init__(self, ctx: Ctx) -> None:
         super().__init__(ctx)
         self.files = {"people": CsvOut(
-            self.path("housing_tenancies.csv"),
+            self.path("housing_tenancies.csv"), self.people_header(
             ["TenancyRef", "PersonNo", "LeadTenant", "Forenames", "Surname", "DateOfBirth",
              "Gender", "AddressLine1", "AddressLine2", "Town", "PostCode", "UPRN",
              "TenancyStart", "TenancyEnd", "OccupantFrom", "OccupantTo", "RelationshipToLead",
-             "LeadPersonNo"])}
+             "LeadPersonNo"]))}
         self.tenancy_seq = 0
 
     def code(self, fam: Family, lead: Person, occ: Person) -> str:
@@ -114,6 +114,8 @@ class Housing(Source):
                 l1, l2 = f"{a.number} {a.street(rng.random() < 0.3)}", a.locality
             o_from = max(s, start)
             o_to = e if end is None or (e is not None and e < end) else end
+            if self.ctx.messy is not None and p is not lead:  # moved out, never recorded
+                o_to = self.ctx.messy.occupant_to(o_to, end)
             code = "" if p is lead else self.code(fam, lead, p)
             self.people_row(self.files["people"], rid, p,
                             [tref, rid, "Y" if p is lead else "N", forenames, w.surname, w.dob,

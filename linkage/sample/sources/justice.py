@@ -14,7 +14,7 @@ from famlink.linkage.sample.recording import (
     street_line,
     write_person,
 )
-from famlink.linkage.sample.sources.source import Source, current_address, sex_code, source_toml
+from famlink.linkage.sample.sources.source import Source, sex_code, source_toml
 from famlink.linkage.sample.world import Cluster, Person
 
 # -- police ---------------------------------------------------------------------------------
@@ -37,9 +37,9 @@ class Police(Source):
     def __init__(self, ctx: Ctx) -> None:
         super().__init__(ctx)
         self.files = {
-            "people": CsvOut(self.path("police_nominals.csv"),
+            "people": CsvOut(self.path("police_nominals.csv"), self.people_header(
                              ["NominalRef", "Surname", "Forename", "DOB", "Sex", "NHSNo",
-                              "HomeAddress", "Postcode", "PNCId"]),
+                              "HomeAddress", "Postcode", "PNCId"])),
             "relationships": CsvOut(self.path("police_associations.csv"),
                                     ["NominalRef", "AssociateRef", "AssociationType",
                                      "DateRecorded"]),
@@ -51,7 +51,7 @@ class Police(Source):
 
     def person(self, p: Person) -> None:
         rng = self.rng
-        a = current_address(p)
+        a = self.address_of(p)
         w = write_person(self.ctx, self.name, p, self.PROFILE, a)
         self.seq += 1
         rid = f"N{self.seq:07d}"
@@ -60,6 +60,8 @@ class Police(Source):
         pnc = (f"{p.dob.year % 100 + 0:02d}/{rng.randrange(10**6):06d}"
                f"{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}" if age_on(p.dob, self.ctx.ref) >= 18
                and rng.random() < 0.5 else "")
+        if self.ctx.messy is not None:  # the person's one PNC id, as probation holds it too
+            pnc = self.ctx.messy.identifier(self.name, "pnc_id", p)
         sex = "Male" if p.sex == "male" else "Female"
         row = [rid, w.surname, w.first, w.dob, sex, w.nhs, address, w.postcode, pnc]
         self.people_row(self.files["people"], rid, p, row, w)
@@ -160,9 +162,9 @@ class Probation(Source):
     def __init__(self, ctx: Ctx) -> None:
         super().__init__(ctx)
         self.files = {
-            "people": ParquetOut(self.path("probation_cases.parquet"),
+            "people": ParquetOut(self.path("probation_cases.parquet"), self.people_header(
                                  ["CRN", "FirstName", "Surname", "DateOfBirth", "Gender",
-                                  "NHSNumber", "Address", "Postcode"]),
+                                  "NHSNumber", "Address", "Postcode"])),
             "events": ParquetOut(self.path("probation_events.parquet"),
                                  ["CRN", "EventID", "EventDate", "EventType", "Detail"]),
         }
@@ -176,7 +178,7 @@ class Probation(Source):
                 continue
             p = ev.person
             if p.pid not in self.rid:
-                a = current_address(p)
+                a = self.address_of(p)
                 w = write_person(self.ctx, self.name, p, self.PROFILE, a, allow_bad=False)
                 self.seq += 1
                 rid = f"{'XABCDEFGH'[self.seq // 1_000_000 % 9]}{self.seq % 1_000_000:06d}"

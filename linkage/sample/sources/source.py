@@ -54,12 +54,31 @@ class Source:
 
     def people_row(self, kind_file: CsvOut | ParquetOut, rid: str, p: Person, row: list[Any],
                    w: Written) -> int:
+        messy = self.ctx.messy
+        if messy is not None:
+            row = [*row, *messy.extra_values(self.name, p, w.preferred, w.former_surname)]
         line = kind_file.write(row)
         self.ctx.record(self.name, rid, p, line, primary=self.primary)
+        if messy is not None:
+            messy.flush(self.name, rid, p)
         for field_, reason, raw in w.nulled:
             self.ctx.error(self.name, "people", kind_file.path, line, "nulled", reason, field_,
                            f"{field_} {raw!r}")
         return line
+
+    def people_header(self, columns: list[str]) -> list[str]:
+        """The people file's columns: the messy profile adds a few (KnownAs, NINumber …)."""
+        if self.ctx.messy is None:
+            return columns
+        from famlink.linkage.sample.messy import extra_columns
+
+        return [*columns, *extra_columns(self.name)]
+
+    def address_of(self, p: Person) -> Address:
+        """The address this (single-address) source holds: the current one, or in the messy
+        profile sometimes one the person has left."""
+        a = current_address(p)
+        return a if self.ctx.messy is None else self.ctx.messy.address(self.name, p, a)
 
     def addr(self, p: Person, uprn: str, postcode: str, address: str,
              d_from: date | None = None, d_to: date | None = None) -> None:
@@ -92,6 +111,13 @@ def source_toml(src: Source, files: dict[str, tuple[str, str, dict[str, Any],
                  delimiter: str = ",") -> str:
     lines = ["[[sources]]", f"name = {_toml_value(src.name)}",
              f"agency = {_toml_value(src.agency)}", f"primary = {_toml_value(src.primary)}"]
+    identifiers: dict[str, str] = {}
+    if src.ctx.messy is not None:  # the messy profile's extra people columns
+        from famlink.linkage.sample.messy import job_columns
+
+        fname, fmt, columns, codes = files["people"]
+        extra, identifiers = job_columns(src.name)
+        files = {**files, "people": (fname, fmt, {**columns, **extra}, codes)}
     for kind, (fname, fmt, columns, codes) in files.items():
         lines += ["", f"  [sources.{kind}]", f"  path = {_toml_value(f'{src.name}/{fname}')}"]
         if fname.endswith(".csv") and delimiter != ",":
@@ -99,6 +125,9 @@ def source_toml(src: Source, files: dict[str, tuple[str, str, dict[str, Any],
         lines.append(f"  date_format = {_toml_value(fmt)}")
         lines.append(f"    [sources.{kind}.columns]")
         lines += [f"    {k} = {_toml_value(v)}" for k, v in columns.items()]
+        if kind == "people" and identifiers:
+            lines.append("    [sources.people.identifiers]")
+            lines += [f"    {k} = {_toml_value(v)}" for k, v in identifiers.items()]
         for fld, mapping in codes.items():
             lines.append(f"    [sources.{kind}.codes.{fld}]")
             lines += [f"    {_toml_key(c)} = {_toml_value(v)}" for c, v in mapping.items()]
