@@ -238,7 +238,7 @@ def train(linker: Linker, plan: TrainingPlan) -> dict[str, Any]:
     with _training_step("estimating u by random sampling"):
         linker.training.estimate_u_using_random_sampling(max_pairs=plan.u_max_pairs, seed=plan.seed)
     for label, rule in plan.em_blocks:
-        with _training_step(f"EM on the pairs sharing {label}"):
+        with _training_step(f"training by EM on the pairs sharing {label}"):
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, max_pairs=plan.em_max_pairs
             )
@@ -254,6 +254,8 @@ def _training_step(step: str) -> Iterator[None]:
         raise
     except Exception as err:  # Splink's or the engine's: said as famlink's, with what to do
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if "resulted in no record pairs" in message:
+            message = "no two records share these fields, so there is nothing to learn from"
         raise FamlinkError(f"training the model failed while {step}: {message}",
                            hint=TRAINING_HINT) from err
 
