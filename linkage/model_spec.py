@@ -262,8 +262,7 @@ def _check_column(column: str, key: str, prof: Profile, usable: Any) -> None:
     if share is None:
         raise FamlinkError(
             f"[model] {key} names column {column!r}, which the model's input does not have",
-            hint="columns: " + ", ".join(["first_name_as_written", "surname_first_token",
-                                          "address_number", *prof.filled]))
+            hint="the model's input columns: " + ", ".join(prof.filled))
     if not usable(column):
         raise FamlinkError(
             f"[model] {key} names column {column!r}, which is {1 - share:.0%} empty in this data",
@@ -409,7 +408,7 @@ _COMPARED = re.compile(r'["`]?([A-Za-z_][A-Za-z0-9_]*)_l\b')
 _BLOCKED = re.compile(r'\bl\.["`]?([A-Za-z_][A-Za-z0-9_]*)')
 
 
-def model_summary(model: Mapping[str, Any], prof: Profile, options: ModelOptions) -> ModelSummary:
+def model_summary(model: Mapping[str, Any], options: ModelOptions) -> ModelSummary:
     """A saved model's summary (its comparisons and blocking rules), for a run that reuses it."""
     rules = tuple(r.get("blocking_rule", "") if isinstance(r, dict) else str(r)
                   for r in model.get("blocking_rules_to_generate_predictions", []))

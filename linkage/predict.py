@@ -68,7 +68,6 @@ def build_linker(
     if not sources:
         raise FamlinkError("no usable people records in any source; nothing to link")
     options = options or ModelOptions()
-    prof = model_spec.profile(con)
     db_api = DuckDBAPI(con)
     frames = []
     select = model_spec.splink_input_sql(con)
@@ -79,6 +78,7 @@ def build_linker(
     link_type: splink_model.LinkType = "link_and_dedupe" if len(frames) > 1 else "dedupe_only"
     if model is not None:
         loaded = read_model(model)
+        prof = model_spec.profile(con)
         if loaded.get("sql_dialect", "duckdb") != "duckdb":
             # A Spark run's model: its SQL is Spark's. Explaining a pair re-scores it here
             # with the same trained parameters; linking must use a DuckDB-trained model.
@@ -96,7 +96,7 @@ def build_linker(
             loaded["retain_intermediate_calculation_columns"] = True
         linker = Linker(frames if len(frames) > 1 else frames[0], loaded, SPLINK_LOG_LEVEL)
     else:
-        spec = spec or model_spec.build_spec(prof, options)
+        spec = spec or model_spec.build_spec(model_spec.profile(con), options)
         linker = Linker(
             frames if len(frames) > 1 else frames[0], spec.settings(link_type=link_type), SPLINK_LOG_LEVEL)
     return linker, db_api, frames
@@ -182,7 +182,7 @@ def predict_duckdb(
         linker = Linker(frames if len(frames) > 1 else frames[0], trained, SPLINK_LOG_LEVEL)
     else:
         linker, db_api, frames = build_linker(con, model=model, options=options)
-        summary = model_spec.model_summary(read_model(model), model_spec.profile(con), options)
+        summary = model_spec.model_summary(read_model(model), options)
     timings["train"] = time.perf_counter() - t0
     model_path = out_dir / "model.json"
     splink_model.save_model(linker, model_path)

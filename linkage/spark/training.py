@@ -184,7 +184,7 @@ def predict_spark(
         summary = spec.summary()
     else:
         model_spec.check_model_fits(loaded, prof, options, file=str(model))
-        summary = model_spec.model_summary(loaded, prof, options)
+        summary = model_spec.model_summary(loaded, options)
     single = only_source(con)
     work = out_dir / WORK_DIR_NAME
     shutil.rmtree(work, ignore_errors=True)
