@@ -305,8 +305,8 @@ def test_training_without_pairs_is_a_famlink_error_saying_what_to_do(tmp_path: P
     assert "--model" in message and "map" in message
 
 
-def test_a_one_source_job_without_nhs_numbers_links(tmp_path: Path) -> None:
-    """Housing alone (Splink's dedupe_only; no NHS numbers): trained on UPRN-free blocks."""
+def housing_job(tmp_path: Path) -> Path:
+    """The sample's housing source alone: one source, UPRNs, no NHS numbers."""
     job = (SAMPLE / "job.toml").read_text()
     housing = job[job.index('name = "housing"'):]
     housing = housing[: housing.find("[[sources]]")] if "[[sources]]" in housing else housing
@@ -314,6 +314,24 @@ def test_a_one_source_job_without_nhs_numbers_links(tmp_path: Path) -> None:
     text = head + "[[sources]]\n" + housing.replace('path = "', f'path = "{SAMPLE}/')
     path = tmp_path / "job.toml"
     path.write_text(text)
+    return path
+
+
+def test_reusing_a_model_that_compares_fields_the_job_lacks_is_refused(
+    sample_run: SampleRun, tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["link", str(housing_job(tmp_path)), "--out", str(out),
+                                       "--model", str(sample_run.model), "--no-models"])
+    assert result.exit_code == 1, result.output
+    assert "does not fit this job's fields" in result.output
+    assert "comparison 'nhs_number' uses 'nhs_number', which is 100% empty" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_one_source_job_without_nhs_numbers_links(tmp_path: Path) -> None:
+    """Housing alone (Splink's dedupe_only; no NHS numbers): trained on UPRN-free blocks."""
+    path = housing_job(tmp_path)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["link", str(path), "--out", str(out), "--no-models"])
     assert result.exit_code == 0, result.output
