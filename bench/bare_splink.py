@@ -3,11 +3,11 @@
 ``run``: what a user of plain Splink would do with famlink's model, nothing else:
 
 1. *load* — open an in-memory DuckDB, attach famlink's output database read-only and make
-   one table per source with famlink's own ``SELECT`` (``splink_model.splink_input_sql``,
-   i.e. ``SPLINK_INPUT_COLUMNS_SQL`` over ``source_records``), then detach;
+   one table per source with famlink's own ``SELECT`` (``model_spec.splink_input_sql``
+   over ``source_records``), then detach;
 2. *register* — ``DuckDBAPI(con).register(table, dataset_display_name=source)`` per source
-   and ``Linker(frames, splink_model.settings(link_type=...))``;
-3. *train* — ``splink_model.train(linker, TrainingPlan(seed=job seed))``: the same four
+   and ``Linker(frames, spec.settings(link_type=...))`` (``model_spec.build_spec``);
+3. *train* — ``splink_model.train(linker, spec.plan(seed=job seed))``: the same four
    Splink training calls famlink makes (λ from deterministic rules, u by random sampling,
    two EM passes, all with the plan's ``max_pairs``) and famlink's fill of unobserved m,
    then a ``Linker`` on the trained model, as famlink does;
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import duckdb
     from splink import DuckDBAPI, Linker
 
-    from famlink.linkage import splink_model
+    from famlink.linkage import model_spec, splink_model
     from famlink.linkage.jobfile import load_job
     from famlink.linkage.predict import SPLINK_LOG_LEVEL
 
@@ -56,10 +56,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         con.execute("SET temp_directory = ?", [str(out / "duckdb.tmp")])
     for name, value in (kv.split("=", 1) for kv in args.duckdb_set):
         con.execute(f"SET {name} = ?", [value])
+    home = con.execute("SELECT current_database()").fetchall()[0][0]
     con.execute("ATTACH ? AS famlink (READ_ONLY)", [str(args.db)])
+    con.execute("USE famlink")
     sources = [r[0] for r in con.execute(
-        "SELECT DISTINCT source FROM famlink.source_records ORDER BY 1").fetchall()]
-    select = splink_model.splink_input_sql().replace("FROM source_records", "FROM famlink.source_records")
+        "SELECT DISTINCT source FROM source_records ORDER BY 1").fetchall()]
+    # the model famlink builds for this data (model_spec), its input SELECT and settings
+    spec = model_spec.build_spec(model_spec.profile(con), job.model)
+    select = model_spec.splink_input_sql(con).replace("FROM source_records", "FROM famlink.source_records")
+    con.execute(f'USE "{home}"')
     for source in sources:
         con.execute(f'CREATE TABLE "input_{source}" AS {select}', [source])
     con.execute("DETACH famlink")
@@ -69,10 +74,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     frames = [db_api.register(f"input_{s}", dataset_display_name=s) for s in sources]
     link_type = "link_and_dedupe" if len(frames) > 1 else "dedupe_only"
     inputs = frames if len(frames) > 1 else frames[0]
-    linker = Linker(inputs, splink_model.settings(link_type=link_type), SPLINK_LOG_LEVEL)
+    linker = Linker(inputs, spec.settings(link_type=link_type), SPLINK_LOG_LEVEL)
 
     meter.mark("train")
-    trained = splink_model.train(linker, splink_model.TrainingPlan(seed=job.seed))
+    trained = splink_model.train(linker, spec.plan(seed=job.seed))
     linker = Linker(inputs, trained, SPLINK_LOG_LEVEL)
 
     meter.mark("predict")

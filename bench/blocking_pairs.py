@@ -4,7 +4,7 @@ Usage::
 
     python bench/blocking_pairs.py --db bench/out/1M/famlink/famlink.duckdb --truth bench/out/1M/data/_truth
 
-For famlink's prediction rules (``splink_model.blocking_rules()``) and a few candidate
+For famlink's prediction rules (``model_spec.build_spec(...).blocking_rules``) and a few candidate
 replacements it prints, per rule: the pairs it generates on its own (exact:
 ``sum(n*(n-1)/2)`` over its blocks, as ``link_and_dedupe`` compares every pair in a block once),
 its largest block, the recall of true matching pairs of all current rules *without* it, and
@@ -52,13 +52,17 @@ def main() -> int:
 
     import duckdb
 
-    from famlink.linkage import splink_model
+    from famlink.linkage import model_spec
 
     t0 = time.perf_counter()
     con = duckdb.connect()
     con.execute("ATTACH ? AS f (READ_ONLY)", [args.db])
+    home = con.execute("SELECT current_database()").fetchall()[0][0]
+    con.execute("USE f")
+    columns = model_spec.input_columns_sql(con)
+    con.execute(f'USE "{home}"')
     con.execute(
-        f"CREATE TABLE i AS SELECT source, {splink_model.SPLINK_INPUT_COLUMNS_SQL} FROM f.source_records"  # noqa: S608
+        f"CREATE TABLE i AS SELECT source, {columns} FROM f.source_records"  # noqa: S608
     )
     con.execute(
         "CREATE TABLE t AS SELECT i.*, tr.true_person_id FROM i JOIN read_csv(?, all_varchar = true) tr "

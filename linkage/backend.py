@@ -20,6 +20,7 @@ import duckdb
 from famlink.linkage.errors import FamlinkError
 from famlink.linkage.ingest import ingest
 from famlink.linkage.jobfile import BACKENDS, Job
+from famlink.linkage.model_options import ModelOptions
 from famlink.linkage.predict import Prediction, predict_duckdb
 from famlink.linkage.reconcile import IngestReport
 
@@ -64,10 +65,13 @@ class DuckDBBackend:
 
     name = "duckdb"
 
-    def __init__(self, *, models_memory_limit: str | None = None) -> None:
+    def __init__(self, *, models_memory_limit: str | None = None,
+                 model_options: ModelOptions | None = None) -> None:
         #: DuckDB's memory limit for the models stage (half of ``[linkage] memory_limit``);
         #: None: leave the connection's own
         self.models_memory_limit = models_memory_limit
+        #: the job's ``[model]`` table
+        self.model_options = model_options or ModelOptions()
 
     def check_available(self) -> None:
         """DuckDB is always here."""
@@ -89,17 +93,18 @@ class DuckDBBackend:
         self, con: duckdb.DuckDBPyConnection, *, out_dir: Path, seed: int, match_threshold: float,
         link_floor: float, model: Path | None,
     ) -> Prediction:
-        return predict_duckdb(con, out_dir=out_dir, seed=seed, link_floor=link_floor, model=model)
+        return predict_duckdb(con, out_dir=out_dir, seed=seed, link_floor=link_floor, model=model,
+                              options=self.model_options)
 
 
 def _duckdb(job: Job) -> Backend:
-    return DuckDBBackend(models_memory_limit=job.linkage.models_memory_limit)
+    return DuckDBBackend(models_memory_limit=job.linkage.models_memory_limit, model_options=job.model)
 
 
 def _spark(job: Job) -> Backend:
     from famlink.linkage.spark.backend import SparkBackend  # pyspark is optional
 
-    return SparkBackend(job.spark)
+    return SparkBackend(job.spark, model_options=job.model)
 
 
 #: each ``[linkage] backend`` name (:data:`famlink.linkage.jobfile.BACKENDS`) and its engine

@@ -8,14 +8,16 @@ safeguarding tool must never make.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from famlink.linkage import splink_model
-from famlink.linkage.errors import FamlinkError
+from famlink.linkage import model_spec
+from famlink.linkage.errors import FamlinkError, JobFileError
+from famlink.linkage.model_options import ModelOptions, read_model_table
 
 
 @dataclass
@@ -139,22 +141,41 @@ def linkage_accuracy(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> Linkage
     )
 
 
+def _run_model_options(con: duckdb.DuckDBPyConnection) -> ModelOptions:
+    """The ``[model]`` table of the job that wrote this output (its last successful run), so
+    blocking recall is measured on the rules that run used; defaults if there is none."""
+    try:
+        rows = con.execute(
+            "SELECT job_toml FROM runs WHERE status = 'succeeded' ORDER BY started_at DESC LIMIT 1"
+        ).fetchall()
+    except duckdb.Error:  # no runs table: an output written by hand or by a test
+        return ModelOptions()
+    if not rows or not rows[0][0]:
+        return ModelOptions()
+    try:
+        table = tomllib.loads(rows[0][0]).get("model", {})
+        return read_model_table(table, lambda key, message, hint=None: JobFileError(f"{key}: {message}"))
+    except (tomllib.TOMLDecodeError, JobFileError):
+        return ModelOptions()
+
+
 def blocking_recall(con: duckdb.DuckDBPyConnection) -> float:
     """Share of true matching pairs that at least one blocking rule would compare.
 
     Evaluated with the blocking rules' own SQL (as Splink generates it for DuckDB) over the
     true pairs, so it measures exactly the rules the model predicts with.
     """
+    spec = model_spec.build_spec(model_spec.profile(con), _run_model_options(con))
     conditions = " OR ".join(
-        f"({rule.get_blocking_rule('duckdb').blocking_rule_sql})"
-        for rule in splink_model.blocking_rules()
+        f"({rule.creator.get_blocking_rule('duckdb').blocking_rule_sql})"
+        for rule in spec.blocking_rules
     )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE eval_blocking_input AS
         SELECT e.true_person_id, e.source, e.record_id, s.*
         FROM eval_records e
-        JOIN (SELECT source AS __source, {splink_model.SPLINK_INPUT_COLUMNS_SQL} FROM source_records) s
+        JOIN (SELECT source AS __source, {model_spec.input_columns_sql(con)} FROM source_records) s
           ON s.__source = e.source AND s.unique_id = e.record_id
         """  # noqa: S608 - generated from famlink's own settings
     )

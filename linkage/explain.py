@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 from splink.internals.waterfall_chart import records_to_waterfall_data
 
-from famlink.linkage import splink_model
+from famlink.linkage import model_spec
 from famlink.linkage.errors import FamlinkError
 from famlink.linkage.output import DATABASE_NAME, database_path
 from famlink.linkage.predict import build_linker
@@ -72,7 +72,7 @@ def _fit(text: str, width: int) -> str:
 
 
 def _splink_record(con: duckdb.DuckDBPyConnection, ref: RecordRef) -> dict[str, Any]:
-    columns = splink_model.SPLINK_INPUT_COLUMNS_SQL
+    columns = model_spec.input_columns_sql(con)
     sql = f"SELECT source AS source_dataset, {columns} FROM source_records WHERE source = ? AND record_id = ?"  # noqa: S608
     cursor = con.execute(sql, list(ref))
     rows = cursor.fetchall()
@@ -108,7 +108,7 @@ def explain_pair(out_dir: str | Path, record_a: RecordRef, record_b: RecordRef) 
         # DATE, not become an untyped NULL that Splink's date functions cannot bind.
         frames = []
         for name, ref in (("__famlink_explain_a", record_a), ("__famlink_explain_b", record_b)):
-            columns = splink_model.SPLINK_INPUT_COLUMNS_SQL
+            columns = model_spec.input_columns_sql(con)
             con.execute(
                 f"CREATE TABLE {name} AS SELECT source AS source_dataset, {columns} "  # noqa: S608
                 "FROM source_records WHERE source = ? AND record_id = ?",

@@ -42,10 +42,11 @@ from famlink.linkage.job_sources import (  # noqa: F401 - the vocabularies are p
     SourceSpec,
     kind_of,
 )
+from famlink.linkage.model_options import ModelOptions, read_model_table
 
 BACKENDS = ("duckdb", "spark")
 
-_TOP_KEYS = ("job", "linkage", "spark", "family", "flags", "sources")
+_TOP_KEYS = ("job", "linkage", "spark", "family", "flags", "model", "sources")
 _JOB_KEYS = ("name", "reference_date", "seed")
 _LINKAGE_KEYS = ("backend", "match_threshold", "link_floor", "model", "memory_limit")
 _FAMILY_KEYS = ("co_residence_window_months", "non_mobile_age_months")
@@ -146,6 +147,8 @@ class Job:
     #: ``famlink link --strict``: a warning about the data (a date format that does not fit
     #: its column) stops the run instead
     strict: bool = False
+    #: ``[model]``: changes to the model famlink builds (`famlink.linkage.model_options`)
+    model: ModelOptions = field(default_factory=ModelOptions)
 
     def source(self, name: str) -> SourceSpec:
         """The source called ``name`` (KeyError if there is none)."""
@@ -223,6 +226,7 @@ class _Reader(SourceReader):
             sha256=sha256,
             spark=self.spark(self.table(data, "spark", "", required=False) or {}),
             flags=self.flags(self.table(data, "flags", "", required=False) or {}),
+            model=read_model_table(self.table(data, "model", "", required=False) or {}, self.fail),
         )
 
     def reference_date(self, job: Mapping[str, Any]) -> date:

@@ -15,6 +15,7 @@ import duckdb
 
 from famlink.linkage import review, stable_ids
 from famlink.linkage.backend import Backend, DuckDBBackend
+from famlink.linkage.model_spec import ModelSummary
 from famlink.linkage.persons import cluster_persons
 
 
@@ -30,6 +31,8 @@ class LinkResult:
     person_changes: stable_ids.PersonChanges | None = None
     decisions_in_force: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    #: the model's comparisons, the fields left out and the blocking rules
+    model_summary: ModelSummary | None = None
 
 
 def link_records(
@@ -87,4 +90,5 @@ def link_records(
         person_changes=changes,
         decisions_in_force=decisions_in_force,
         timings=timings,
+        model_summary=prediction.model_summary,
     )

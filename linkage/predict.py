@@ -14,13 +14,15 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from splink import DuckDBAPI, Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from famlink.linkage import splink_model, stable_ids
+from famlink.linkage import model_spec, splink_model, stable_ids
 from famlink.linkage.errors import FamlinkError
+from famlink.linkage.model_options import ModelOptions
 
 # Probabilities are rounded before they are stored: the last bits of a float sum depend on
 # how DuckDB's threads split the work, and outputs must be byte-identical run to run.
@@ -35,30 +37,49 @@ def _sources(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT DISTINCT source FROM source_records ORDER BY 1").fetchall()]
 
 
+def read_model(path: Path) -> dict[str, Any]:
+    """A saved model.json, as Splink's settings dictionary."""
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise FamlinkError(f"cannot read the saved model: {err}", file=str(path)) from err
+    if not isinstance(loaded, dict) or "comparisons" not in loaded:
+        raise FamlinkError("not a Splink model (no comparisons)", file=str(path))
+    return loaded
+
+
 def build_linker(
-    con: duckdb.DuckDBPyConnection, *, model: Path | None, keep_comparison_details: bool = False
+    con: duckdb.DuckDBPyConnection,
+    *,
+    model: Path | None,
+    keep_comparison_details: bool = False,
+    spec: model_spec.ModelSpec | None = None,
+    options: ModelOptions | None = None,
 ) -> tuple[Linker, DuckDBAPI, list[SplinkDataFrame]]:
     """Register each source's records with Splink and build the linker (settings or model).
 
+    Without ``model`` the settings are ``spec``'s (default: built from this data's profile
+    and ``options``); a saved ``model`` must fit this data's fields
+    (:func:`famlink.linkage.model_spec.check_model_fits`).
     ``keep_comparison_details`` keeps the compared values and each comparison's weight in
     the output, which Splink's waterfall (``famlink explain``) needs.
     """
     sources = _sources(con)
     if not sources:
         raise FamlinkError("no usable people records in any source; nothing to link")
+    options = options or ModelOptions()
     db_api = DuckDBAPI(con)
     frames = []
+    select = model_spec.splink_input_sql(con)
     for source in sources:
         table = f"__famlink_splink_input_{source}"
-        con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {splink_model.splink_input_sql()}', [source])
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {select}', [source])
         frames.append(db_api.register(table, dataset_display_name=source, table_name=f"__famlink_in_{source}"))
     link_type: splink_model.LinkType = "link_and_dedupe" if len(frames) > 1 else "dedupe_only"
     if model is not None:
-        try:
-            loaded = json.loads(Path(model).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise FamlinkError(f"cannot read the saved model: {err}", file=str(model)) from err
-        if isinstance(loaded, dict) and loaded.get("sql_dialect", "duckdb") != "duckdb":
+        loaded = read_model(model)
+        prof = model_spec.profile(con)
+        if loaded.get("sql_dialect", "duckdb") != "duckdb":
             # A Spark run's model: its SQL is Spark's. Explaining a pair re-scores it here
             # with the same trained parameters; linking must use a DuckDB-trained model.
             if not keep_comparison_details:
@@ -66,18 +87,18 @@ def build_linker(
                     f"this model was trained on the {loaded['sql_dialect']} backend; its SQL "
                     "cannot run on DuckDB", file=str(model),
                     hint="run with --backend spark, or leave out --model to train on DuckDB")
-            loaded = splink_model.parameters_in_dialect(loaded, "duckdb", file=str(model))
+            rebuilt = model_spec.build_spec(prof, options).settings(link_type=link_type)
+            loaded = splink_model.parameters_in_dialect(loaded, rebuilt, "duckdb", file=str(model))
+        model_spec.check_model_fits(loaded, prof, options, file=str(model))
         loaded["link_type"] = link_type
         if keep_comparison_details:
             loaded["retain_matching_columns"] = True
             loaded["retain_intermediate_calculation_columns"] = True
         linker = Linker(frames if len(frames) > 1 else frames[0], loaded, SPLINK_LOG_LEVEL)
     else:
+        spec = spec or model_spec.build_spec(model_spec.profile(con), options)
         linker = Linker(
-            frames if len(frames) > 1 else frames[0],
-            splink_model.settings(link_type=link_type),
-            SPLINK_LOG_LEVEL,
-        )
+            frames if len(frames) > 1 else frames[0], spec.settings(link_type=link_type), SPLINK_LOG_LEVEL)
     return linker, db_api, frames
 
 
@@ -91,17 +112,31 @@ class Prediction:
     #: (clusters rebuilt, person changes) if the backend also clustered and wrote
     #: ``person_records``, ``persons`` and ``person_changes`` (Spark); None: cluster here
     clustered: tuple[int, stable_ids.PersonChanges] | None = None
+    #: what the model compares, left out and blocks on (printed by the CLI)
+    model_summary: model_spec.ModelSummary | None = None
 
 
-def write_record_links(con: duckdb.DuckDBPyConnection, predictions: str) -> None:
+def write_record_links(
+    con: duckdb.DuckDBPyConnection, predictions: str, *, only_source: str | None = None
+) -> None:
     """(Re)write ``record_links`` from Splink's predictions in ``predictions`` (a table, view
     or ``read_parquet(...)`` expression with Splink's output columns): each pair once, the
-    smaller (source, record id) on the left, scores rounded, in a fixed order."""
+    smaller (source, record id) on the left, scores rounded, in a fixed order.
+
+    A one-source job is Splink's ``dedupe_only``, whose output has no ``source_dataset``
+    columns: ``only_source`` names the source then.
+    """
+    if only_source is None:
+        sources = "source_dataset_l AS sl, unique_id_l AS rl, source_dataset_r AS sr"
+        params: list[str] = []
+    else:
+        sources = "?::VARCHAR AS sl, unique_id_l AS rl, ?::VARCHAR AS sr"
+        params = [only_source, only_source]
     con.execute(
         f"""
         CREATE OR REPLACE TABLE record_links AS
         WITH p AS (
-            SELECT source_dataset_l AS sl, unique_id_l AS rl, source_dataset_r AS sr,
+            SELECT {sources},
                    unique_id_r AS rr, match_weight, match_probability, match_key
             FROM {predictions}
         )
@@ -115,8 +150,15 @@ def write_record_links(con: duckdb.DuckDBPyConnection, predictions: str) -> None
             match_key::VARCHAR AS match_key
         FROM p
         ORDER BY source_l, record_id_l, source_r, record_id_r
-        """  # noqa: S608 - Splink's own table name or famlink's own Parquet path
+        """,  # noqa: S608 - Splink's own table name or famlink's own Parquet path
+        params,
     )
+
+
+def only_source(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The one source of a one-source (dedupe-only) job, else None."""
+    sources = _sources(con)
+    return sources[0] if len(sources) == 1 else None
 
 
 def predict_duckdb(
@@ -126,21 +168,28 @@ def predict_duckdb(
     seed: int,
     link_floor: float,
     model: Path | None,
+    options: ModelOptions | None = None,
 ) -> Prediction:
     """Train (or load) the model and predict with Splink on ``con`` itself (DuckDB)."""
+    options = options or ModelOptions()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    linker, db_api, frames = build_linker(con, model=model)
     if model is None:
-        trained = splink_model.train(linker, splink_model.TrainingPlan(seed=seed))
+        spec = model_spec.build_spec(model_spec.profile(con), options)
+        summary = spec.summary()
+        linker, db_api, frames = build_linker(con, model=None, spec=spec)
+        trained = splink_model.train(linker, spec.plan(seed=seed))
         linker = Linker(frames if len(frames) > 1 else frames[0], trained, SPLINK_LOG_LEVEL)
+    else:
+        linker, db_api, frames = build_linker(con, model=model, options=options)
+        summary = model_spec.model_summary(read_model(model), options)
     timings["train"] = time.perf_counter() - t0
     model_path = out_dir / "model.json"
     splink_model.save_model(linker, model_path)
 
     t0 = time.perf_counter()
     predictions = linker.inference.predict(threshold_match_probability=link_floor)
-    write_record_links(con, predictions.physical_name)
+    write_record_links(con, predictions.physical_name, only_source=only_source(con))
     db_api.delete_tables_created_by_splink_from_db()
     timings["predict"] = time.perf_counter() - t0
-    return Prediction(model_path=model_path, timings=timings)
+    return Prediction(model_path=model_path, timings=timings, model_summary=summary)

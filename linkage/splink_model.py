@@ -1,6 +1,8 @@
-"""The Splink 5 model famlink uses: comparisons, blocking rules and training, as settings.
+"""The Splink 5 model famlink uses: its comparisons, training, and the saved model.
 
-Everything here is declarative: Splink's own comparison and blocking libraries turn it into
+Which comparisons, blocking rules and training blocks a job gets is decided from the data by
+:mod:`famlink.linkage.model_spec`; this module holds the pieces it chooses from. Everything
+here is declarative: Splink's own comparison and blocking libraries turn it into
 SQL for the backend in use. The trained model is written as Splink's JSON so the user can
 read it, keep it beside the outputs and reuse it with ``famlink link --model``.
 """
@@ -9,14 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import ColumnExpression, Linker, SettingsCreator, block_on
+from splink import ColumnExpression, Linker, SettingsCreator
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.blocking_rule_library import CustomRule
 from splink.internals.comparison_creator import ComparisonCreator
@@ -24,31 +27,6 @@ from splink.internals.comparison_creator import ComparisonCreator
 from famlink.linkage.errors import FamlinkError
 
 LinkType = Literal["link_only", "link_and_dedupe", "dedupe_only"]
-
-# The columns each source is registered with: one row per used people record.
-SPLINK_INPUT_COLUMNS_SQL = """
-    record_id AS unique_id,
-    first_name_canonical AS first_name,
-    first_name_clean AS first_name_as_written,
-    surname_clean AS surname,
-    surname_first_token,
-    dob,
-    sex,
-    nhs_number,
-    postcode,
-    regexp_extract(postcode, '^([A-Z]{1,2}[0-9][A-Z0-9]?) ', 1) AS postcode_district,
-    uprn
-"""
-
-
-def splink_input_sql() -> str:
-    """SELECT turning one source's ``source_records`` into the columns the model compares.
-
-    Takes one parameter: the source name. ``first_name`` is the nickname-resolved first name,
-    so "Bob" and "Robert" agree exactly.
-    """
-    columns = SPLINK_INPUT_COLUMNS_SQL
-    return f"SELECT {columns} FROM source_records WHERE source = ? ORDER BY record_id"  # noqa: S608
 
 
 def _dob_comparison() -> cl.CustomComparison:
@@ -81,23 +59,43 @@ def _dob_comparison() -> cl.CustomComparison:
     )
 
 
-def _address_comparison() -> cl.CustomComparison:
-    """Where the person lives: same property (UPRN), same postcode, same district, else.
+#: the parts of an address the address comparison can use, each an input column
+ADDRESS_PARTS = ("uprn", "postcode", "postcode_district", "address_number", "address_street")
 
-    UPRN and postcode are one comparison, not two, because they are not independent: two
-    records at the same flat always share a postcode, and counting both would double the
-    evidence.
+
+def _address_comparison(parts: Sequence[str]) -> cl.CustomComparison:
+    """Where the person lives, from the populated ``parts``: same property (UPRN), same
+    postcode, same house number and street, same postcode district, else.
+
+    One comparison, not several, because the parts are not independent: two records at the
+    same flat always share a postcode and a street, and counting each would multiply the
+    evidence. Address text (house number, street) matters where there is no UPRN and the
+    postcode is missing, partial or not a UK one; it has no level of its own beside the
+    postcode (a household shares postcode and house number, so the pair would say "same
+    household", which the UPRN and postcode levels already say, and the sample's parents
+    and children scored higher for it).
     """
+    has = set(parts)
+    text = {"address_number", "address_street"} <= has
+    present = [p for p in ("uprn", "postcode", "address_street") if p in has]
+    null = (cll.NullLevel(present[0]) if len(present) == 1
+            else cll.And(*(cll.NullLevel(p) for p in present)))
+    levels: list[Any] = [null.configure(is_null_level=True, label_for_charts="Address missing")]
+    if "uprn" in has:
+        levels.append(cll.ExactMatchLevel("uprn").configure(label_for_charts="Same property (UPRN)"))
+    if "postcode" in has:
+        levels.append(cll.ExactMatchLevel("postcode").configure(label_for_charts="Same postcode"))
+    if text:
+        levels.append(cll.And(cll.ExactMatchLevel("address_number"), cll.ExactMatchLevel("address_street"))
+                      .configure(label_for_charts="Same house number and street"))
+    if "postcode_district" in has:
+        levels.append(cll.ExactMatchLevel("postcode_district").configure(label_for_charts="Same postcode district"))
+    levels.append(cll.ElseLevel())
+    described = ", ".join(p for p in parts)
     return cl.CustomComparison(
         output_column_name="address",
-        comparison_description="Address (UPRN, postcode)",
-        comparison_levels=[
-            cll.And(cll.NullLevel("uprn"), cll.NullLevel("postcode")).configure(is_null_level=True, label_for_charts="UPRN and postcode missing"),
-            cll.ExactMatchLevel("uprn").configure(label_for_charts="Same property (UPRN)"),
-            cll.ExactMatchLevel("postcode").configure(label_for_charts="Same postcode"),
-            cll.ExactMatchLevel("postcode_district").configure(label_for_charts="Same postcode district"),
-            cll.ElseLevel(),
-        ],
+        comparison_description=f"Address ({described})",
+        comparison_levels=levels,
     )
 
 
@@ -111,74 +109,85 @@ def _names_swapped_level(label: str) -> cll.CustomLevel:
     )
 
 
-def _name_comparison(column: str, label: str, *, swap_counts: bool) -> cl.CustomComparison:
-    """One name part: exact (term-frequency adjusted), swapped with the other part, close, else.
+def _among_other_names_level(column: str, others: str, label: str) -> cll.CustomLevel:
+    """One record's name is among the other's other names (middle, preferred or former):
+    "Mary" and "Jane Mary Smith" who goes by her middle name; "Patel" and a former "Patel"."""
+    return cll.CustomLevel(
+        f'list_contains("{others}_r", "{column}_l") OR list_contains("{others}_l", "{column}_r")',
+        label_for_charts=label,
+        base_dialect_str="duckdb",
+    )
+
+
+def _name_comparison(column: str, label: str, *, swap_counts: bool,
+                     other_names: str | None = None) -> cl.CustomComparison:
+    """One name part: exact (term-frequency adjusted), swapped with the other part, among
+    the other record's other names (when ``other_names`` is an input column), close, else.
 
     First name and surname are compared separately, not as one full-name comparison, so a
     completely different first name (twins: "Olivia" and "Amelia" Smith) counts strongly
     against a match even when the surname agrees; the swapped level keeps records entered
     surname-first.
     """
+    levels: list[Any] = [
+        cll.NullLevel(column),
+        cll.ExactMatchLevel(column, term_frequency_adjustments=True),
+        _names_swapped_level("First name and surname swapped")
+        if swap_counts
+        # The swap is one piece of evidence: the surname comparison has the level too (so
+        # a swapped pair does not fall to "else") but with weight zero, fixed.
+        else _names_swapped_level("Swapped (counted under first name)").configure(
+            m_probability=0.5, u_probability=0.5, fix_m_probability=True, fix_u_probability=True
+        ),
+    ]
+    if other_names is not None:
+        levels.append(_among_other_names_level(column, other_names, f"Among the other's {other_names.replace('_', ' ')}"))
+    levels += [cll.JaroWinklerLevel(column, 0.92), cll.JaroWinklerLevel(column, 0.80), cll.ElseLevel()]
     return cl.CustomComparison(
         output_column_name=column,
         comparison_description=label,
-        comparison_levels=[
-            cll.NullLevel(column),
-            cll.ExactMatchLevel(column, term_frequency_adjustments=True),
-            _names_swapped_level("First name and surname swapped")
-            if swap_counts
-            # The swap is one piece of evidence: the surname comparison has the level too (so
-            # a swapped pair does not fall to "else") but with weight zero, fixed.
-            else _names_swapped_level("Swapped (counted under first name)").configure(
-                m_probability=0.5, u_probability=0.5, fix_m_probability=True, fix_u_probability=True
-            ),
-            cll.JaroWinklerLevel(column, 0.92),
-            cll.JaroWinklerLevel(column, 0.80),
-            cll.ElseLevel(),
-        ],
+        comparison_levels=levels,
     )
 
 
-def comparisons() -> list[ComparisonCreator]:
-    """The comparisons, built from Splink's comparison library."""
-    return [
-        _name_comparison("first_name", "First name (nicknames resolved)", swap_counts=True),
-        _name_comparison("surname", "Surname", swap_counts=False),
-        _dob_comparison(),
-        # Two different valid NHS numbers are strong evidence of two people (twins!).
-        cl.ExactMatch("nhs_number"),
-        _address_comparison(),
-        cl.ExactMatch("sex"),
-    ]
+def identifier_comparison(column: str) -> ComparisonCreator:
+    """A declared identifier (``id_upn``, ``id_soc_sec_id`` …): exact, one edit, else.
 
-
-def blocking_rules() -> list[BlockingRuleCreator]:
-    """Rules that pick the candidate pairs; chosen for recall, measured on the sample truth.
-
-    Each rule catches a kind of error the others miss: a new surname (dob + first name), a
-    typo in the first name (dob + surname), no date of birth (names + postcode), names
-    entered the wrong way round (the reversed rule).
+    One keying error is not a wall: it has a level of its own, which EM weighs (it is far
+    weaker evidence than the same number), and a wholly different number is evidence
+    against, not a veto.
     """
-    return [
-        block_on("nhs_number"),
-        block_on("first_name", "surname"),
-        block_on("dob", "first_name"),
-        block_on("dob", "surname"),
-        block_on("dob", "surname_first_token"),
-        block_on("postcode", "substr(first_name, 1, 1)"),
-        block_on("uprn", "substr(first_name, 1, 1)"),
-        CustomRule(
-            "l.first_name_as_written = r.surname AND l.surname = r.first_name_as_written",
-            sql_dialect="duckdb",
-        ),
-    ]
+    return cl.DamerauLevenshteinAtThresholds(column, [1])
 
 
-def settings(*, link_type: LinkType = "link_and_dedupe") -> SettingsCreator:
-    """The Splink settings famlink trains: comparisons and blocking rules above."""
+def nhs_number_comparison() -> ComparisonCreator:
+    # Two different valid NHS numbers are strong evidence of two people (twins!); a typo
+    # mostly fails the check digit and leaves the number NULL, so no one-edit level.
+    return cl.ExactMatch("nhs_number")
+
+
+def sex_comparison() -> ComparisonCreator:
+    return cl.ExactMatch("sex")
+
+
+def swapped_names_rule() -> BlockingRuleCreator:
+    """Candidate pairs whose first name and surname are entered the other way round."""
+    return CustomRule(
+        "l.first_name_as_written = r.surname AND l.surname = r.first_name_as_written",
+        sql_dialect="duckdb",
+    )
+
+
+def settings(
+    comparisons: Sequence[ComparisonCreator],
+    blocking_rules: Sequence[BlockingRuleCreator],
+    *,
+    link_type: LinkType = "link_and_dedupe",
+) -> SettingsCreator:
+    """The Splink settings famlink trains (built by :mod:`famlink.linkage.model_spec`)."""
     # Splink's signature takes lists of "creator or dict"; ours are all creators.
-    comparison_list: list[ComparisonCreator | dict[str, Any]] = [*comparisons()]
-    rule_list: list[BlockingRuleCreator | dict[str, Any]] = [*blocking_rules()]
+    comparison_list: list[ComparisonCreator | dict[str, Any]] = [*comparisons]
+    rule_list: list[BlockingRuleCreator | dict[str, Any]] = [*blocking_rules]
     return SettingsCreator(
         link_type=link_type,
         unique_id_column_name="unique_id",
@@ -192,43 +201,63 @@ def settings(*, link_type: LinkType = "link_and_dedupe") -> SettingsCreator:
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """How the model is trained (unsupervised), and how much work each step may do."""
+    """How the model is trained (unsupervised), and how much work each step may do.
+
+    The rules and blocks are chosen from the populated fields by
+    :func:`famlink.linkage.model_spec.build_spec`, which explains the choice.
+    """
 
     seed: int
+    #: rules for λ (pairs almost certainly the same person), with their labels
+    deterministic_rules: Sequence[tuple[str, BlockingRuleCreator]]
+    #: one EM pass per block, with its label
+    em_blocks: Sequence[tuple[str, BlockingRuleCreator]]
     u_max_pairs: float = 5e6
     em_max_pairs: float = 5e6
     deterministic_recall: float = 0.8
 
-    def deterministic_rules(self) -> Sequence[BlockingRuleCreator]:
-        return [block_on("nhs_number"), block_on("first_name", "surname", "dob")]
 
-    def em_blocks(self) -> Sequence[BlockingRuleCreator]:
-        # Each EM pass fixes the comparisons in its blocking rule and trains the others.
-        # The blocks are chosen so that the pairs the model must learn to *reject* do not
-        # look like matches inside them: sharing an NHS number excludes twins (different
-        # numbers) and fathers and sons; sharing first name, surname and date of birth
-        # excludes them too. A block on date of birth alone would teach EM that twins with
-        # different first names are the same person (the m of "first name differs" rises),
-        # and a block on the name alone that a father and son a generation apart are.
-        return [block_on("nhs_number"), block_on("first_name", "surname", "dob")]
+TRAINING_HINT = ("map the missing field in the job file's [sources.people.columns] or "
+                 "[sources.people.identifiers], set [model] em_blocks to columns the data "
+                 "shares, or reuse a model trained on similar data with --model")
 
 
 def train(linker: Linker, plan: TrainingPlan) -> dict[str, Any]:
     """Unsupervised training: λ from deterministic rules, u by random sampling, m by EM.
 
     Returns the trained model as Splink's settings dictionary, with
-    :data:`UNOBSERVED_M` filled in for levels no training pair reached (see there).
+    :data:`UNOBSERVED_M` filled in for levels no training pair reached (see there). Any
+    failure of Splink's (a block with no pairs, a level EM cannot estimate) is raised as a
+    :class:`FamlinkError` naming the step and what to do, never as Splink's own traceback.
     """
-    linker.training.estimate_probability_two_random_records_match(
-        list(plan.deterministic_rules()), recall=plan.deterministic_recall
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=plan.u_max_pairs, seed=plan.seed)
-    for rule in plan.em_blocks():
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, max_pairs=plan.em_max_pairs
+    rules = ", ".join(label for label, _ in plan.deterministic_rules)
+    with _training_step(f"estimating the match rate from records sharing {rules}"):
+        linker.training.estimate_probability_two_random_records_match(
+            [rule for _, rule in plan.deterministic_rules], recall=plan.deterministic_recall
         )
+    with _training_step("estimating u by random sampling"):
+        linker.training.estimate_u_using_random_sampling(max_pairs=plan.u_max_pairs, seed=plan.seed)
+    for label, rule in plan.em_blocks:
+        with _training_step(f"training by EM on the pairs sharing {label}"):
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=plan.em_max_pairs
+            )
     model = linker.misc.save_model_to_json()
     return round_parameters(fill_unobserved_m(model))
+
+
+@contextmanager
+def _training_step(step: str) -> Iterator[None]:
+    try:
+        yield
+    except FamlinkError:
+        raise
+    except Exception as err:  # Splink's or the engine's: said as famlink's, with what to do
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if "resulted in no record pairs" in message:
+            message = "no two records share these fields, so there is nothing to learn from"
+        raise FamlinkError(f"training the model failed while {step}: {message}",
+                           hint=TRAINING_HINT) from err
 
 
 # EM sums floats on several threads, so the last bits of a trained m vary run to run.
@@ -282,14 +311,16 @@ def save_model(linker: Linker, path: Path) -> dict[str, Any]:
     return model
 
 
-def parameters_in_dialect(model: dict[str, Any], dialect: str, *, file: str) -> dict[str, Any]:
-    """``model``'s trained parameters (λ, m, u) on famlink's settings rebuilt for ``dialect``.
+def parameters_in_dialect(
+    model: dict[str, Any], rebuilt: SettingsCreator, dialect: str, *, file: str
+) -> dict[str, Any]:
+    """``model``'s trained parameters (λ, m, u) on ``rebuilt`` (famlink's settings for the
+    same data, built again) in ``dialect``.
 
     Used by ``famlink explain`` to re-score a pair in DuckDB with a Spark run's model. The
-    model's comparisons and levels must be famlink's current ones (same names and labels).
+    model's comparisons and levels must be the rebuilt ones (same names and labels).
     """
-    link_type = model.get("link_type", "link_and_dedupe")
-    target = settings(link_type=link_type).create_settings_dict(dialect)
+    target = rebuilt.create_settings_dict(dialect)
     source_comparisons = model.get("comparisons", [])
     mismatch = FamlinkError(
         "the saved model's comparisons are not this famlink version's; it cannot be "

@@ -55,6 +55,8 @@ def print_run_summary(summary: object) -> None:
     progress(
         f"Model {'trained and ' if link.model_trained else ''}saved: {link.model_path}"
     )
+    for line in link.model_summary.lines() if link.model_summary else ():
+        progress(line)
     if summary.models is not None and hasattr(summary.models, "summary_lines"):
         for line in summary.models.summary_lines():
             progress(line)

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from famlink.linkage.jobfile import Job, SparkSettings
+from famlink.linkage.model_options import ModelOptions
 from famlink.linkage.predict import Prediction
 from famlink.linkage.reconcile import IngestReport
 from famlink.linkage.spark import ingest as spark_ingest
@@ -26,9 +27,11 @@ class SparkBackend:
 
     name = "spark"
 
-    def __init__(self, settings: SparkSettings) -> None:
+    def __init__(self, settings: SparkSettings, *, model_options: ModelOptions | None = None) -> None:
         #: the job's ``[spark]`` table: master, memory, partitions, Spark settings
         self.settings = settings
+        #: the job's ``[model]`` table
+        self.model_options = model_options or ModelOptions()
 
     def check_available(self) -> None:
         session.check_available()
@@ -61,4 +64,4 @@ class SparkBackend:
     ) -> Prediction:
         return training.predict_spark(
             con, out_dir=out_dir, seed=seed, match_threshold=match_threshold,
-            link_floor=link_floor, model=model, settings=self.settings)
+            link_floor=link_floor, model=model, settings=self.settings, options=self.model_options)

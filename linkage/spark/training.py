@@ -12,13 +12,12 @@ stable ids and ``persons`` — the DuckDB backend's SQL, run through
 
 The Splink model JSON is bound to its SQL dialect (DuckDB and Spark quote identifiers and
 name their similarity functions differently), so the model is rebuilt from
-:func:`famlink.linkage.splink_model.settings` for Spark, and a saved model must come from a Spark
+:func:`famlink.linkage.model_spec.build_spec` for Spark (decided from the data on DuckDB), and a saved model must come from a Spark
 run to be reused here (:func:`load_spark_model`). See docs/scaling.md.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -26,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from famlink.linkage import review, splink_model, stable_ids
+from famlink.linkage import model_spec, review, splink_model, stable_ids
 from famlink.linkage.errors import FamlinkError
 from famlink.linkage.jobfile import SparkSettings
+from famlink.linkage.model_options import ModelOptions
 from famlink.linkage.persons import (
     COMPONENTS_TABLE,
     cluster_edges_sql,
@@ -36,7 +36,13 @@ from famlink.linkage.persons import (
     cluster_nodes_sql,
     cluster_persons,
 )
-from famlink.linkage.predict import SPLINK_LOG_LEVEL, Prediction, write_record_links
+from famlink.linkage.predict import (
+    SPLINK_LOG_LEVEL,
+    Prediction,
+    only_source,
+    read_model,
+    write_record_links,
+)
 from famlink.linkage.spark.session import (
     check_available,
     shuffle_partitions,
@@ -62,12 +68,7 @@ WORK_DIR_NAME = "spark-work"
 def load_spark_model(path: Path) -> dict[str, Any]:
     """A saved model for Spark; a model trained on another backend is refused (its SQL is
     that backend's dialect and fails on Spark)."""
-    try:
-        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise FamlinkError(f"cannot read the saved model: {err}", file=str(path)) from err
-    if not isinstance(loaded, dict) or "comparisons" not in loaded:
-        raise FamlinkError("not a Splink model (no comparisons)", file=str(path))
+    loaded = read_model(path)
     dialect = loaded.get("sql_dialect")
     if dialect != "spark":
         raise FamlinkError(
@@ -90,7 +91,7 @@ def export_inputs(con: duckdb.DuckDBPyConnection, folder: Path) -> list[tuple[st
     files = []
     for source in sources:
         path = folder / f"{source}.parquet"
-        con.sql(splink_model.splink_input_sql(), params=[source]).write_parquet(str(path))
+        con.sql(model_spec.splink_input_sql(con), params=[source]).write_parquet(str(path))
         files.append((source, path))
     return files
 
@@ -166,6 +167,7 @@ def predict_spark(
     link_floor: float,
     model: Path | None,
     settings: SparkSettings,
+    options: ModelOptions | None = None,
 ) -> Prediction:
     """Train (or load) the model, predict and cluster on Spark; write ``record_links``,
     ``person_records``, ``persons`` and ``person_changes`` into ``con`` and the Spark model
@@ -173,7 +175,17 @@ def predict_spark(
     from splink import Linker
 
     check_available()
+    options = options or ModelOptions()
     loaded = load_spark_model(model) if model is not None else None
+    # The model is decided from the data's profile, on DuckDB, before anything goes to Spark.
+    prof = model_spec.profile(con)
+    if loaded is None:
+        spec = model_spec.build_spec(prof, options)
+        summary = spec.summary()
+    else:
+        model_spec.check_model_fits(loaded, prof, options, file=str(model))
+        summary = model_spec.model_summary(loaded, options)
+    single = only_source(con)
     work = out_dir / WORK_DIR_NAME
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -203,8 +215,8 @@ def predict_spark(
             tables = frames if len(frames) > 1 else frames[0]
             link_type: splink_model.LinkType = "link_and_dedupe" if len(frames) > 1 else "dedupe_only"
             if loaded is None:
-                linker = Linker(tables, splink_model.settings(link_type=link_type), SPLINK_LOG_LEVEL)
-                trained = splink_model.train(linker, splink_model.TrainingPlan(seed=seed))
+                linker = Linker(tables, spec.settings(link_type=link_type), SPLINK_LOG_LEVEL)
+                trained = splink_model.train(linker, spec.plan(seed=seed))
             else:
                 trained = {**loaded, "link_type": link_type}
             linker = Linker(tables, trained, SPLINK_LOG_LEVEL)
@@ -215,12 +227,13 @@ def predict_spark(
             t0 = time.perf_counter()
             predictions = linker.inference.predict(threshold_match_probability=link_floor)
             folder = work / "predictions"
-            predictions.as_spark_dataframe().select(
-                "source_dataset_l", "unique_id_l", "source_dataset_r", "unique_id_r",
-                "match_weight", "match_probability", "match_key",
-            ).write.mode("overwrite").parquet(str(folder))
+            # a one-source (dedupe_only) job's predictions have no source_dataset columns
+            columns = ["unique_id_l", "unique_id_r", "match_weight", "match_probability", "match_key"]
+            if single is None:
+                columns += ["source_dataset_l", "source_dataset_r"]
+            predictions.as_spark_dataframe().select(*columns).write.mode("overwrite").parquet(str(folder))
             pattern = str(folder / "*.parquet").replace("'", "''")
-            write_record_links(con, f"read_parquet('{pattern}')")
+            write_record_links(con, f"read_parquet('{pattern}')", only_source=single)
             timings["predict"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
@@ -235,4 +248,5 @@ def predict_spark(
         if spark_checkpoints and spark_checkpoints.startswith(("file:", "/")):
             shutil.rmtree(spark_checkpoints.removeprefix("file:"), ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
-    return Prediction(model_path=model_path, timings=timings, clustered=clustered)
+    return Prediction(model_path=model_path, timings=timings, clustered=clustered,
+                      model_summary=summary)
