@@ -91,13 +91,14 @@ def ceiling(con: duckdb.DuckDBPyConnection) -> Ceiling:
         "(SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM "
         " (SELECT count(*) AS n FROM truth_groups GROUP BY person_id)) FROM truth_groups"
     ).fetchall()[0]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE forbidden AS SELECT DISTINCT rule, "
-        # each pair once, whichever way round a rule wrote it
-        "least(source_a || ':' || record_id_a, source_b || ':' || record_id_b) AS a, "
-        "greatest(source_a || ':' || record_id_a, source_b || ':' || record_id_b) AS b "
-        f"FROM ({forbidden_pairs_sql('truth_groups', columns, RULES)}) WHERE a <> b"  # noqa: S608
-    )
+    pairs_sql = forbidden_pairs_sql("truth_groups", columns, RULES)
+    # each pair once, whichever way round a rule wrote it
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE forbidden AS SELECT DISTINCT rule,
+            least(source_a || ':' || record_id_a, source_b || ':' || record_id_b) AS a,
+            greatest(source_a || ':' || record_id_a, source_b || ':' || record_id_b) AS b
+        FROM ({pairs_sql}) WHERE a <> b
+    """)  # noqa: S608 - famlink's own SQL
     counts = dict(con.execute("SELECT rule, count(*) FROM forbidden GROUP BY rule").fetchall())
     any_rule = con.execute("SELECT count(*) FROM (SELECT DISTINCT a, b FROM forbidden)").fetchall()[0][0]
     pairs = int(pairs)

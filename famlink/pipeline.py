@@ -176,6 +176,7 @@ def _stages(
         link_floor=job.linkage.link_floor,
         model=model_path,
         backend=engine,
+        cannot_link=job.linkage.cannot_link,
     )
     timings["link"] = time.perf_counter() - t0
     progress(f"      done in {timings['link']:.1f}s ({_timing_breakdown(result.timings)})")
@@ -217,6 +218,7 @@ def _config(job: Job, engine: Backend, model_path: Path | None) -> dict[str, Any
             "match_threshold": job.linkage.match_threshold,
             "link_floor": job.linkage.link_floor,
             "model": str(model_path) if model_path else None,
+            "cannot_link": job.linkage.cannot_link.as_dict(),
         },
         "family": {
             "co_residence_window_months": job.family.co_residence_window_months,
@@ -239,6 +241,7 @@ def _counts(summary: RunSummary) -> dict[str, Any]:
         "persons": summary.link.persons,
         "links": summary.link.links_kept,
         "clusters_split": summary.link.clusters_split,
+        "clusters_split_by_rule": summary.link.clusters_split_by_rule,
         "timings_s": {k: round(v, 2) for k, v in summary.timings.items()},
         # the linkage stage's steps: which ran where (cluster_on_spark: clustered on Spark)
         "link_timings_s": {k: round(v, 2) for k, v in summary.link.timings.items()},

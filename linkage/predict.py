@@ -21,6 +21,7 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 
 from famlink.linkage import splink_model, stable_ids
 from famlink.linkage.errors import FamlinkError
+from famlink.linkage.persons import ClustersSplit
 
 # Probabilities are rounded before they are stored: the last bits of a float sum depend on
 # how DuckDB's threads split the work, and outputs must be byte-identical run to run.
@@ -90,7 +91,7 @@ class Prediction:
     timings: dict[str, float] = field(default_factory=dict)
     #: (clusters rebuilt, person changes) if the backend also clustered and wrote
     #: ``person_records``, ``persons`` and ``person_changes`` (Spark); None: cluster here
-    clustered: tuple[int, stable_ids.PersonChanges] | None = None
+    clustered: tuple[ClustersSplit, stable_ids.PersonChanges] | None = None
 
 
 def write_record_links(con: duckdb.DuckDBPyConnection, predictions: str) -> None:

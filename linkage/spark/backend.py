@@ -9,11 +9,13 @@ DuckDB run writes them. See docs/scaling.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from famlink.linkage.cannot_link import RULES, CannotLinkRule
 from famlink.linkage.jobfile import Job, SparkSettings
 from famlink.linkage.predict import Prediction
 from famlink.linkage.reconcile import IngestReport
@@ -57,8 +59,8 @@ class SparkBackend:
 
     def predict(
         self, con: duckdb.DuckDBPyConnection, *, out_dir: Path, seed: int, match_threshold: float,
-        link_floor: float, model: Path | None,
+        link_floor: float, model: Path | None, cannot_link: Sequence[CannotLinkRule] = RULES,
     ) -> Prediction:
         return training.predict_spark(
             con, out_dir=out_dir, seed=seed, match_threshold=match_threshold,
-            link_floor=link_floor, model=model, settings=self.settings)
+            link_floor=link_floor, model=model, settings=self.settings, cannot_link=cannot_link)
