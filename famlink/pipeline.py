@@ -18,6 +18,7 @@ import duckdb
 from famlink.linkage import manifest
 from famlink.linkage.backend import Backend, backend_for
 from famlink.linkage.errors import FamlinkError
+from famlink.linkage.ingest import check_strict
 from famlink.linkage.jobfile import BACKENDS, Job, load_job
 from famlink.linkage.link import LinkResult, link_records
 from famlink.linkage.output import DATABASE_NAME
@@ -88,12 +89,18 @@ def run_link(
     progress: Progress = lambda _msg: None,
     command: str = "link",
     backend: str | None = None,
+    data_dir: str | Path | None = None,
+    strict: bool = False,
 ) -> RunSummary:
     """Run the linkage stage (and, by default, the models stage) into ``out_dir``.
 
     ``backend`` ("duckdb" or "spark") overrides the job file's ``[linkage] backend``.
+    ``data_dir``: the folder the extracts' paths are relative to (default the job file's).
+    ``strict``: a warning about the data (a date format that does not fit) stops the run.
     """
-    job = load_job(job_path)
+    job = load_job(job_path, data_dir=data_dir)
+    if strict:
+        job = replace(job, strict=True)
     # [flags] is checked now, not after the long linkage run
     flag_rules = flag_settings(job.flags, job_file=str(job_path),
                                non_mobile_age_months=job.family.non_mobile_age_months)
@@ -162,6 +169,9 @@ def _stages(
     on = engine.where()
     progress(f"[1/{stages}] Reading and standardising {len(job.sources)} sources{on} …")
     report = engine.ingest(con, job, out_dir=out)
+    for warning in report.warnings:
+        progress(f"      warning: {warning}")
+    check_strict(job, report)  # the Spark backend's ingest leaves it to here
     timings["ingest"] = time.perf_counter() - t0
     progress(f"      done in {timings['ingest']:.1f}s")
 
@@ -225,6 +235,9 @@ def _config(job: Job, engine: Backend, model_path: Path | None) -> dict[str, Any
             "non_mobile_age_months": job.family.non_mobile_age_months,
         },
     }
+    if job.data_dir is not None:
+        config["data_dir"] = str(job.data_dir)
+    config["strict"] = job.strict
     config.update(engine.run_settings())
     return config
 
@@ -242,6 +255,8 @@ def _counts(summary: RunSummary) -> dict[str, Any]:
         "links": summary.link.links_kept,
         "clusters_split": summary.link.clusters_split,
         "clusters_split_by_rule": summary.link.clusters_split_by_rule,
+        # ingest's warnings about the data (a date format that does not fit its column)
+        "warnings": [w.as_dict() for w in summary.ingest.warnings],
         "timings_s": {k: round(v, 2) for k, v in summary.timings.items()},
         # the linkage stage's steps: which ran where (cluster_on_spark: clustered on Spark)
         "link_timings_s": {k: round(v, 2) for k, v in summary.link.timings.items()},

@@ -33,12 +33,14 @@ import duckdb
 import pyarrow as pa
 
 from famlink.linkage import standardise as std
+from famlink.linkage.date_check import check_date_formats
 from famlink.linkage.errors import InputDataError, JobFileError
+from famlink.linkage.job_sources import identifier_names
 from famlink.linkage.jobfile import FileSpec, Job
 from famlink.linkage.reconcile import FileReport, IngestReport, reconcile
 from famlink.linkage.staging import KIND_ORDER, Extract, create_stage_tables, stage, standardise
 
-__all__ = ["FileReport", "IngestReport", "ingest", "read_columns"]
+__all__ = ["FileReport", "IngestReport", "check_strict", "ingest", "read_columns"]
 
 
 q = std.quote_ident
@@ -64,10 +66,12 @@ def ingest(con: duckdb.DuckDBPyConnection, job: Job) -> IngestReport:
     report = IngestReport()
     try:
         setup_lookups(con, job)
-        create_stage_tables(con)
+        create_stage_tables(con, job)
+        identifiers = identifier_names(job.sources)
         for extract in extracts:
             read_extract(con, extract, report)
-            stage(con, extract, *line_numbers(con, extract))
+            check_strict(job, report)  # before the work of standardising
+            stage(con, extract, *line_numbers(con, extract), identifiers=identifiers)
         standardise(con, job)
         quarantine(con, extracts)
         reconcile(con, report, "_fl_files")
@@ -80,6 +84,7 @@ def ingest(con: duckdb.DuckDBPyConnection, job: Job) -> IngestReport:
 def read_extract(con: duckdb.DuckDBPyConnection, extract: Extract, report: IngestReport) -> None:
     """Read one extract into its raw table and note it in ``_fl_files`` and ``report``."""
     rows = _load(con, extract)
+    report.warnings.extend(check_date_formats(con, extract))
     con.execute("INSERT INTO _fl_files VALUES ($1, $2, $3, $4, $5)",
                 [extract.source.name, extract.spec.kind, extract.spec.path_text,
                  extract.number, rows])
@@ -88,6 +93,21 @@ def read_extract(con: duckdb.DuckDBPyConnection, extract: Extract, report: Inges
         file=extract.spec.path_text, path=str(extract.spec.path),
         format=extract.spec.format, sha256=_sha256(extract.spec.path), rows_read=rows,
     ))
+
+
+def check_strict(job: Job, report: IngestReport) -> None:
+    """With ``famlink link --strict``, the first of ``report``'s warnings as an error."""
+    if not job.strict or not report.warnings:
+        return
+    first = report.warnings[0]
+    more = len(report.warnings) - 1
+    others = f" ({more} more warning(s) so far)" if more else ""
+    raise InputDataError(
+        f"source {first.source!r}, {first.file_kind}.{first.field}: {first.problem()}{others}",
+        file=first.file, column=first.column,
+        hint=f"{first.suggestion()}: set it in the job file for this extract; "
+             "without --strict famlink warns and goes on",
+    )
 
 
 # --- 1. headers -------------------------------------------------------------------------------
@@ -135,7 +155,7 @@ def check_headers(con: duckdb.DuckDBPyConnection, job: Job) -> list[Extract]:
     for source in job.sources:
         for spec in source.files():
             types = read_columns(con, spec)
-            for canonical, mapped in spec.columns.items():
+            for key, mapped in spec.mapped_columns():
                 for column in mapped:
                     if column in types:
                         continue
@@ -145,7 +165,7 @@ def check_headers(con: duckdb.DuckDBPyConnection, job: Job) -> list[Extract]:
                     if close:
                         hint = f"did you mean {close[0]!r}? " + hint
                     raise JobFileError(
-                        f"source {source.name!r}, {spec.kind}.columns.{canonical}: column "
+                        f"source {source.name!r}, {spec.kind}.{key}: column "
                         f"{column!r} is not in {spec.path_text}",
                         file=str(job.path), hint=hint,
                     )
@@ -238,6 +258,8 @@ def setup_lookups(con: duckdb.DuckDBPyConnection, job: Job) -> None:
     codes = [[s.name, f.kind, name, code, value]
              for s in job.sources for f in s.files()
              for name, mapping in f.codes.items() for code, value in mapping.items()]
+    codes += [[s.name, f.kind, "episode_end", code, value]
+              for s in job.sources for f in s.files() for code, value in f.episode_ends.items()]
     if codes:
         con.executemany("INSERT INTO _fl_codes VALUES ($1, $2, $3, $4, $5)", codes)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from famlink.linkage.code_hints import meaning, suggest
 from famlink.linkage.errors import JobFileError
 
 # --- canonical vocabularies (docs/jobfile.md) ------------------------------------------------
@@ -25,10 +26,23 @@ from famlink.linkage.errors import JobFileError
 FILE_KINDS = ("people", "relationships", "events")
 
 SEX_VALUES = ("male", "female", "unknown")
+#: the ``relationships`` table's vocabulary: "related_record_id is record_id's <relationship>".
+#: ``co_parent``: the other parent of the person's child; ``partner_of_parent``: a partner of
+#: the person's parent who is not recorded as a step-parent (a mother's new partner, seen from
+#: her child)
 RELATIONSHIPS = (
-    "mother", "father", "parent", "step_parent", "partner", "ex_partner", "child", "sibling",
-    "half_sibling", "carer", "household_member", "other",
+    "mother", "father", "parent", "step_parent", "partner", "ex_partner", "child", "step_child",
+    "sibling", "half_sibling", "grandparent", "grandchild", "co_parent", "partner_of_parent",
+    "carer", "household_member", "other",
 )
+#: a code mapped to ``<relationship>_of`` reads the other way round: "record_id is
+#: related_record_id's <relationship>" (``child_of``: the record is the related record's
+#: child). Ingest swaps the two ids, so the table keeps one direction, and marks the row
+#: ``reversed``.
+REVERSED_SUFFIX = "_of"
+REVERSED_RELATIONSHIPS = tuple(f"{r}{REVERSED_SUFFIX}" for r in RELATIONSHIPS if r != "other")
+#: what ``codes.relationship`` may map to
+RELATIONSHIP_CODE_VALUES = RELATIONSHIPS + REVERSED_RELATIONSHIPS
 EVENT_TYPES = (
     "referral", "assessment", "cin_plan", "cp_plan", "looked_after", "gcp2_assessment",
     "domestic_abuse", "mental_health_admission", "mental_health_detention",
@@ -40,7 +54,7 @@ ROLES = ("subject", "victim", "suspect", "witness", "child_present", "other")
 #: canonical value vocabulary of each field that has codes
 VOCABULARIES: dict[str, tuple[str, ...]] = {
     "sex": SEX_VALUES,
-    "relationship": RELATIONSHIPS,
+    "relationship": RELATIONSHIP_CODE_VALUES,
     "event_type": EVENT_TYPES,
     "role": ROLES,
 }
@@ -50,10 +64,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "people": (
         "record_id", "first_name", "middle_names", "surname", "dob", "sex", "nhs_number",
         "address", "postcode", "uprn", "address_from", "address_to", "relationship_to",
-        "relationship",
+        "relationship", "preferred_name", "former_surname", "title", "person_id",
     ),
     "relationships": ("record_id", "related_record_id", "relationship", "start_date", "end_date"),
-    "events": ("record_id", "event_id", "event_date", "event_type", "role", "summary"),
+    "events": ("record_id", "event_id", "event_date", "event_type", "role", "summary",
+               "end_date"),
 }
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "people": ("record_id",),
@@ -61,7 +76,10 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "events": ("record_id", "event_date", "event_type"),
 }
 #: fields that may be a list of columns joined by spaces
-JOINABLE_FIELDS = frozenset({"address", "first_name", "middle_names", "surname", "summary"})
+JOINABLE_FIELDS = frozenset({"address", "first_name", "middle_names", "surname", "summary",
+                             "preferred_name", "former_surname"})
+#: fields that may be a list of columns of which the first non-empty one is read
+FIRST_OF_FIELDS = frozenset({"sex"})
 #: fields parsed as dates with the file's date_format
 DATE_FIELDS = frozenset({"dob", "address_from", "address_to", "start_date", "end_date",
                          "event_date"})
@@ -75,8 +93,17 @@ FORMATS = ("csv", "parquet")
 ENCODINGS = ("utf-8", "latin-1")
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d",)
 SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: an identifier's name in ``[sources.people.identifiers]`` (its column: ``id_<name>``)
+IDENTIFIER_NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: identifiers with a canonical field of their own (validated, compared as such)
+RESERVED_IDENTIFIERS = ("nhs_number", "uprn")
+#: ``postcode_format``: ``uk`` validates UK postcodes; ``any`` keeps any postcode as written
+POSTCODE_FORMATS = ("uk", "any")
 _SOURCE_KEYS = ("name", "agency", "primary", *FILE_KINDS)
-_FILE_KEYS = ("path", "format", "delimiter", "encoding", "date_format", "columns", "codes")
+_FILE_KEYS = ("path", "format", "delimiter", "encoding", "date_format", "columns", "codes",
+              "episode_ends")
+#: keys only a people file has
+_PEOPLE_KEYS = ("identifiers", "postcode_format")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet",
                ".pq": "parquet"}
 
@@ -87,7 +114,7 @@ class FileSpec:
     kind: str
     #: the path as written in the job file (shown to users, stored in the tables' ``file``)
     path_text: str
-    #: the path resolved against the job file's folder
+    #: the path resolved against the job file's folder (or ``famlink link --data DIR``)
     path: Path
     format: str
     delimiter: str
@@ -98,6 +125,19 @@ class FileSpec:
     columns: Mapping[str, tuple[str, ...]]
     #: canonical field -> {extract code (trimmed, lower case) -> canonical value}
     codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: events only: {extract code (trimmed, lower case) -> the canonical event type whose
+    #: episode it ends} (``[sources.events.episode_ends]``)
+    episode_ends: Mapping[str, str] = field(default_factory=dict)
+    #: people files: identifier name -> extract column (``[sources.people.identifiers]``)
+    identifiers: Mapping[str, str] = field(default_factory=dict)
+    #: people files: ``uk`` (validated UK postcodes) or ``any`` (kept as written)
+    postcode_format: str = "uk"
+
+    def mapped_columns(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Every extract column the job file names, with the key that names it
+        (``columns.surname``, ``identifiers.upn``): each must be in the file's header."""
+        return ([(f"columns.{name}", cols) for name, cols in self.columns.items()]
+                + [(f"identifiers.{name}", (col,)) for name, col in self.identifiers.items()])
 
 
 @dataclass(frozen=True)
@@ -116,12 +156,21 @@ class SourceSpec:
         return tuple(f for f in (self.people, self.relationships, self.events) if f is not None)
 
 
+def identifier_names(sources: tuple[SourceSpec, ...] | list[SourceSpec]) -> tuple[str, ...]:
+    """Every identifier name any source declares, sorted: ``source_records`` has one
+    ``id_<name>`` column for each (the same name in two sources is the same identifier)."""
+    return tuple(sorted({name for s in sources for name in s.people.identifiers}))
+
+
 class TableReader:
     """Walks the parsed TOML, raising JobFileError with the job file and key for mistakes."""
 
-    def __init__(self, where: str, base: Path) -> None:
+    def __init__(self, where: str, base: Path, *, data_base: Path | None = None) -> None:
         self.where = where
+        #: the job file's folder
         self.base = base
+        #: ``--data DIR``: the folder extract paths are relative to (None: ``base``)
+        self.data_base = data_base
 
     def fail(self, key: str, message: str, *, source: str | None = None,
              hint: str | None = None) -> JobFileError:
@@ -197,12 +246,13 @@ class SourceReader(TableReader):
                           relationships=files["relationships"], events=files["events"])
 
     def file_spec(self, table: Mapping[str, Any], kind: str, source: str) -> FileSpec:
-        self.check_keys(table, _FILE_KEYS, f"{kind}.", source=source)
+        allowed = _FILE_KEYS + _PEOPLE_KEYS if kind == "people" else _FILE_KEYS
+        self.check_keys(table, allowed, f"{kind}.", source=source)
         path_text = table.get("path")
         if not isinstance(path_text, str) or not path_text.strip():
             raise self.fail(f"{kind}.path", "missing (required): the extract's path",
                             source=source)
-        path = (self.base / path_text).resolve()
+        path = ((self.data_base or self.base) / path_text).resolve()
         fmt = table.get("format")
         if fmt is None:
             fmt = _EXTENSIONS.get(path.suffix.lower())
@@ -213,8 +263,10 @@ class SourceReader(TableReader):
             raise self.fail(f"{kind}.format", f"unknown format {fmt!r}", source=source,
                             hint="use one of: " + ", ".join(FORMATS))
         if not path.is_file():
+            relative_to = (f"the --data folder {self.data_base}" if self.data_base
+                           else "the job file's folder (or give famlink link --data DIR)")
             raise self.fail(f"{kind}.path", f"file not found: {path}", source=source,
-                            hint="paths are relative to the job file's folder")
+                            hint=f"extract paths are relative to {relative_to}")
         delimiter = table.get("delimiter", "\t" if path.suffix.lower() == ".tsv" else ",")
         if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
             raise self.fail(f"{kind}.delimiter", f"must be one character, not {delimiter!r}",
@@ -225,6 +277,7 @@ class SourceReader(TableReader):
         if encoding not in ENCODINGS:
             raise self.fail(f"{kind}.encoding", f"unsupported encoding {table['encoding']!r}",
                             source=source, hint="use one of: " + ", ".join(ENCODINGS))
+        codes = self.codes(table.get("codes"), kind, source)
         return FileSpec(
             kind=kind,
             path_text=path_text,
@@ -234,8 +287,80 @@ class SourceReader(TableReader):
             encoding=encoding,
             date_formats=self.date_formats(table.get("date_format"), kind, source),
             columns=self.columns(table.get("columns"), kind, source),
-            codes=self.codes(table.get("codes"), kind, source),
+            codes=codes,
+            episode_ends=self.episode_ends(table.get("episode_ends"), kind, source,
+                                           codes.get("event_type", {})),
+            identifiers=self.identifiers(table.get("identifiers"), source),
+            postcode_format=self.postcode_format(table.get("postcode_format"), source),
         )
+
+    def identifiers(self, value: Any, source: str) -> dict[str, str]:
+        """``[sources.people.identifiers]``: identifier name = extract column."""
+        prefix = "people.identifiers"
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(prefix, "must be a table of name = column", source=source,
+                            hint='e.g. [sources.people.identifiers] then ni_number = "NI No"')
+        identifiers: dict[str, str] = {}
+        for name, column in value.items():
+            key = f"{prefix}.{name}"
+            if name in RESERVED_IDENTIFIERS:
+                raise self.fail(key, f"{name} is a canonical field, not an identifier name",
+                                source=source,
+                                hint=f"map it under [sources.people.columns]: {name} = "
+                                     f"{column!r}" if isinstance(column, str) else None)
+            if not IDENTIFIER_NAME.fullmatch(name):
+                raise self.fail(key, f"bad identifier name {name!r}", source=source,
+                                hint="a lower-case name: a letter, then letters, digits or _ "
+                                     "(e.g. 'ni_number', 'upn')")
+            if not isinstance(column, str) or not column:
+                raise self.fail(key, "must be one column name", source=source)
+            identifiers[name] = column
+        return identifiers
+
+    def postcode_format(self, value: Any, source: str) -> str:
+        if value is None:
+            return "uk"
+        if value not in POSTCODE_FORMATS:
+            raise self.fail("people.postcode_format", f"unknown postcode format {value!r}",
+                            source=source,
+                            hint='"uk" (the default: valid UK postcodes) or "any" (kept as '
+                                 "written, upper case, spaces removed)")
+        return str(value)
+
+    def episode_ends(self, value: Any, kind: str, source: str,
+                     type_codes: Mapping[str, str]) -> dict[str, str]:
+        """``[sources.events.episode_ends]``: end code = the event type whose episode it
+        ends (``CPP_END = "cp_plan"``)."""
+        key = f"{kind}.episode_ends"
+        if value is None:
+            return {}
+        if kind != "events":
+            raise self.fail(key, "only an events file has episode ends", source=source,
+                            hint="move it to [sources.events.episode_ends]")
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table of end code = event type", source=source,
+                            hint='e.g. [sources.events.episode_ends] with CPP_END = "cp_plan"')
+        ends: dict[str, str] = {}
+        for code, target in value.items():
+            if not isinstance(target, str) or target not in EVENT_TYPES:
+                close = suggest("event_type", str(target), EVENT_TYPES)
+                hint = (f"did you mean {close!r}?" if close
+                        else "use one of: " + ", ".join(EVENT_TYPES))
+                raise self.fail(f"{key}.{code}", f"{target!r} is not a canonical event type",
+                                source=source, hint=hint)
+            norm = code.strip().lower()
+            if norm in type_codes or norm in EVENT_TYPES:
+                what = (f"mapped to {type_codes[norm]!r} in codes.event_type" if norm in type_codes
+                        else "a canonical event type, which marks a start")
+                raise self.fail(f"{key}.{code}", f"code {code!r} is {what}", source=source,
+                                hint="an end code closes an episode; its start has another code")
+            if norm in ends and ends[norm] != target:
+                raise self.fail(f"{key}.{code}", f"code {code!r} is given twice (codes are "
+                                "matched trimmed and case-insensitively)", source=source)
+            ends[norm] = target
+        return ends
 
     def date_formats(self, value: Any, kind: str, source: str) -> tuple[str, ...]:
         key = f"{kind}.date_format"
@@ -273,10 +398,10 @@ class SourceReader(TableReader):
             if isinstance(mapped, str):
                 names = [mapped]
             elif isinstance(mapped, list) and mapped and all(isinstance(m, str) for m in mapped):
-                if len(mapped) > 1 and canonical not in JOINABLE_FIELDS:
+                if len(mapped) > 1 and canonical not in JOINABLE_FIELDS | FIRST_OF_FIELDS:
                     raise self.fail(key, "only one column allowed for this field", source=source,
                                     hint="lists are allowed for: "
-                                         + ", ".join(sorted(JOINABLE_FIELDS)))
+                                         + ", ".join(sorted(JOINABLE_FIELDS | FIRST_OF_FIELDS)))
                 names = mapped
             else:
                 raise self.fail(key, "must be a column name or a list of column names",
@@ -314,8 +439,8 @@ class SourceReader(TableReader):
             normalised: dict[str, str] = {}
             for code, target in mapping.items():
                 if not isinstance(target, str) or target not in vocabulary:
-                    close = difflib.get_close_matches(str(target), vocabulary, n=1, cutoff=0.6)
-                    hint = (f"did you mean {close[0]!r}?" if close
+                    meant = suggest(canonical, str(target), vocabulary)
+                    hint = (f"did you mean {meant!r}?{meaning(canonical, meant)}" if meant
                             else "use one of: " + ", ".join(vocabulary))
                     raise self.fail(f"{key}.{code}", f"{target!r} is not a canonical "
                                     f"{canonical} value", source=source, hint=hint)

@@ -13,7 +13,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,10 @@ from famlink.linkage.job_sources import (  # noqa: F401 - the vocabularies are p
     FILE_KINDS,
     FORMATS,
     JOINABLE_FIELDS,
+    RELATIONSHIP_CODE_VALUES,
     RELATIONSHIPS,
     REQUIRED_FIELDS,
+    REVERSED_RELATIONSHIPS,
     ROLES,
     SEX_VALUES,
     SOURCE_NAME,
@@ -141,6 +143,12 @@ class Job:
     #: ``[flags]`` as written: ``{rule: {parameter: value}}``, shape checked here; the rules
     #: and their parameters are the models stage's (`famlink.models.flags.flag_settings`)
     flags: Mapping[str, Mapping[str, FlagValue]] = field(default_factory=dict)
+    #: ``famlink link --data DIR``: the folder the extracts were read from (None: the job
+    #: file's folder)
+    data_dir: Path | None = None
+    #: ``famlink link --strict``: a warning about the data (a date format that does not fit
+    #: its column) stops the run instead
+    strict: bool = False
 
     def source(self, name: str) -> SourceSpec:
         """The source called ``name`` (KeyError if there is none)."""
@@ -153,8 +161,12 @@ class Job:
 # --- loading ----------------------------------------------------------------------------------
 
 
-def load_job(path: str | Path) -> Job:
+def load_job(path: str | Path, *, data_dir: str | Path | None = None) -> Job:
     """Read and check the job file at ``path``.
+
+    ``data_dir`` (``famlink link --data DIR``): the folder the extracts' paths are relative
+    to, so one job file serves every month's delivery; default the job file's folder. Other
+    paths (``[linkage] model``, ``[spark] checkpoint_dir``) stay relative to the job file.
 
     Raises :class:`JobFileError` naming the job file, the source and the key for any mistake:
     bad TOML, a missing or unknown key (with a "did you mean"), a bad value, an extract or model
@@ -164,6 +176,12 @@ def load_job(path: str | Path) -> Job:
     where = str(path)
     if not job_path.is_file():
         raise JobFileError(f"job file not found: {job_path.resolve()}", file=where)
+    data_base: Path | None = None
+    if data_dir is not None:
+        data_base = Path(data_dir).resolve()
+        if not data_base.is_dir():
+            raise JobFileError(f"--data folder not found: {data_base}", file=where,
+                               hint="give the folder that holds this delivery's extracts")
     raw_bytes = job_path.read_bytes()
     try:
         raw_toml = raw_bytes.decode("utf-8-sig")
@@ -173,8 +191,9 @@ def load_job(path: str | Path) -> Job:
         data = tomllib.loads(raw_toml)
     except tomllib.TOMLDecodeError as err:
         raise JobFileError(f"not valid TOML: {err}", file=where) from err
-    reader = _Reader(where, job_path.resolve().parent)
-    return reader.job(data, job_path, raw_toml, hashlib.sha256(raw_bytes).hexdigest())
+    reader = _Reader(where, job_path.resolve().parent, data_base=data_base)
+    job = reader.job(data, job_path, raw_toml, hashlib.sha256(raw_bytes).hexdigest())
+    return replace(job, data_dir=data_base) if data_base is not None else job
 
 
 class _Reader(SourceReader):

@@ -51,12 +51,72 @@ class FileReport:
         return self.rows_read == self.rows_used + self.rows_quarantined
 
 
+@dataclass(frozen=True)
+class DataWarning:
+    """Data that does not fit the job file, found while reading (``famlink link`` prints it,
+    records it in ``runs.counts`` and, with ``--strict``, stops). Today one kind:
+    ``date_format``, a date column its formats do not fit (:mod:`famlink.linkage.date_check`).
+    """
+
+    kind: str
+    source: str
+    file_kind: str
+    #: the path as written in the job file
+    file: str
+    #: the canonical field and the extract's column
+    field: str
+    column: str
+    formats: tuple[str, ...]
+    non_empty: int
+    parsed: int
+    #: the formats read fewer than 90 % of the non-empty values
+    low_parse_rate: bool
+    #: no value is read only as written, some only with day and month exchanged
+    day_month_swap: bool
+    #: values read only with day and month exchanged
+    swapped_only: int
+    suggested_format: str | None
+    suggested_parses: int | None
+
+    def problem(self) -> str:
+        """What does not fit, with the counts (no place, no suggestion)."""
+        share = self.parsed / self.non_empty if self.non_empty else 0.0
+        formats = ", ".join(repr(f) for f in self.formats)
+        text = (f"date_format {formats} reads {self.parsed:,} of {self.non_empty:,} non-empty "
+                f"values ({share:.1%})")
+        if self.day_month_swap:
+            text += (f"; no value has a day above 12 while {self.swapped_only:,} read only with "
+                     "day and month swapped: a likely day/month swap")
+        return text
+
+    def suggestion(self) -> str:
+        if self.suggested_format is None:
+            return "no common date format reads more of them"
+        return (f"date_format = {self.suggested_format!r} reads {self.suggested_parses:,} of "
+                f"the {self.non_empty:,}")
+
+    def __str__(self) -> str:
+        return (f"source {self.source!r} {self.file_kind}.{self.field} (column {self.column!r}"
+                f" of {self.file}): {self.problem()}; {self.suggestion()}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "source": self.source, "file_kind": self.file_kind,
+                "file": self.file, "field": self.field, "column": self.column,
+                "formats": list(self.formats), "non_empty": self.non_empty,
+                "parsed": self.parsed, "low_parse_rate": self.low_parse_rate,
+                "day_month_swap": self.day_month_swap, "swapped_only": self.swapped_only,
+                "suggested_format": self.suggested_format,
+                "suggested_parses": self.suggested_parses}
+
+
 @dataclass
 class IngestReport:
     """Per source and file: rows read, used, quarantined by reason, values nulled by field."""
 
     files: list[FileReport] = field(default_factory=list)
     seconds: float = 0.0
+    #: data that does not fit the job file (date formats), in reading order
+    warnings: list[DataWarning] = field(default_factory=list)
 
     def file(self, source: str, kind: str) -> FileReport:
         """The report of one source's ``people`` / ``relationships`` / ``events`` file."""
@@ -103,6 +163,7 @@ class IngestReport:
         return {
             **self.totals(),
             "seconds": round(self.seconds, 3),
+            "warnings": [w.as_dict() for w in self.warnings],
             "files": [
                 {"source": f.source, "kind": f.kind, "file": f.file, "sha256": f.sha256,
                  "rows_read": f.rows_read, "rows_used": f.rows_used,
@@ -152,7 +213,8 @@ def reconcile(con: duckdb.DuckDBPyConnection, report: IngestReport, files_table:
             SELECT source, 'relationships', count(*) FROM relationships
             WHERE origin = 'relationships_file' GROUP BY 1
             UNION ALL
-            SELECT source, 'events', count(*) FROM events GROUP BY 1
+            -- an episode's row holds its start and, once paired, its end: two rows read
+            SELECT source, 'events', count(*) + count(end_line_number) FROM events GROUP BY 1
         ),
         quarantined AS (SELECT source, file_kind, count(*) AS n FROM quarantine GROUP BY 1, 2),
         nulled AS (SELECT source, file_kind, count(*) AS n FROM nulled_values GROUP BY 1, 2)

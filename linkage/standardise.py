@@ -8,8 +8,11 @@ column, or a parameter in tests); nothing runs per row in Python. The fragments 
   (``O'Brien`` → ``obrien``), other punctuation and hyphens become spaces
   (``Smith-Jones`` → ``smith jones``), single-spaced;
 - first names: nicknames resolved through ``linkage/data/nicknames.csv`` (``bob`` → ``robert``);
+- sex from a title when the sex columns give none (``Mr`` → male, ``Mrs`` → female);
 - NHS numbers: spaces and dashes removed, 10 digits, modulus-11 check digit valid;
-- postcodes: upper case, ``AB1 2CD`` spacing, valid UK format;
+- other identifiers (``[sources.people.identifiers]``): upper case, separators removed;
+- postcodes: upper case, ``AB1 2CD`` spacing, valid UK format; the outward code (district) of a
+  valid or a partial UK postcode; or, for ``postcode_format = "any"``, as written;
 - UPRNs: digits only, leading zeros removed, at most 12 digits;
 - addresses: lower case, punctuation removed, common abbreviations expanded;
 - dates: ``try_strptime`` with the file's list of formats; a time part is ignored when no
@@ -58,6 +61,27 @@ _WHITESPACE = "' ' || chr(9) || chr(10) || chr(13) || chr(160)"
 
 UK_POSTCODE_SQUASHED = r"GIR0AA|[A-Z]{1,2}[0-9][0-9A-Z]?[0-9][ABD-HJLNP-UW-Z]{2}"
 
+#: the UK's postcode areas (with the Crown dependencies and BFPO): a partial postcode is
+#: kept as a district only when its area is one of these, so ``XX1`` or the NHS's ``ZZ99``
+#: ("no fixed abode") never counts as a shared district
+UK_POSTCODE_AREAS = (
+    "AB AL B BA BB BD BF BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN "
+    "DT DY E EC EH EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY "
+    "L LA LD LE LL LN LS LU M ME MK ML N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM "
+    "S SA SE SG SK SL SM SN SO SP SR SS ST SW SY TA TD TF TN TQ TR TS TW UB W WA WC WD WF WN "
+    "WR WS WV YO ZE"
+).split()
+#: an outward code alone (``LS6``, ``SW1A``) in a UK postcode area
+UK_OUTWARD_CODE = "(" + "|".join(UK_POSTCODE_AREAS) + ")[0-9][0-9A-Z]?"
+
+#: titles that tell the sex (matched lower case, letters only: ``Mr.`` is ``mr``); any other
+#: title (``Dr``, ``Mx``, ``Rev``) tells nothing
+TITLE_SEX = {"mr": "male", "master": "male",
+             "mrs": "female", "ms": "female", "miss": "female", "madam": "female"}
+
+#: characters removed from an identifier: whitespace (incl. non-breaking), ``-``, ``/``, ``.``
+_IDENTIFIER_SEPARATORS = "[\\s\u00a0./-]+"
+
 
 def quote_ident(name: str) -> str:
     """A DuckDB quoted identifier: ``"name"`` with embedded ``"`` doubled."""
@@ -79,6 +103,13 @@ def literal_list(values: Iterable[str]) -> str:
 def text(expr: str) -> str:
     """Text trimmed of whitespace (incl. non-breaking spaces); empty → NULL."""
     return f"nullif(trim(CAST({expr} AS VARCHAR), {_WHITESPACE}), '')"
+
+
+def first_of(exprs: Sequence[str]) -> str:
+    """The first of several columns that is not empty (trimmed, as :func:`text`)."""
+    if len(exprs) == 1:
+        return text(exprs[0])
+    return "coalesce(" + ", ".join(text(e) for e in exprs) + ")"
 
 
 def joined(exprs: Sequence[str]) -> str:
@@ -132,12 +163,31 @@ def first_token(expr: str) -> str:
     return f"nullif(split_part({expr}, ' ', 1), '')"
 
 
-def canonical_first_name(clean_col: str, head_col: str, nick_whole: str, nick_head: str) -> str:
-    """``first_name_canonical`` from the clean first name, its first token and the nickname
-    lookups of both (see :func:`nickname_join`): the whole name's canonical form, else the
-    first token's (``bob james`` → ``robert james``), else the clean name itself."""
-    rest = f"substr({clean_col}, length({head_col}) + 1)"
-    return f"coalesce({nick_whole}, {nick_head} || {rest}, {clean_col})"
+def after_first_token(expr: str) -> str:
+    """What follows the first token of a single-spaced name (``mary jane ann`` →
+    ``jane ann``); NULL when there is nothing. ``expr`` is repeated: pass a column."""
+    return f"nullif(substr({expr}, length(split_part({expr}, ' ', 1)) + 2), '')"
+
+
+def words(exprs: Sequence[str]) -> str:
+    """Several single-spaced names as one, NULL parts skipped; all NULL → NULL."""
+    return "nullif(concat_ws(' ', " + ", ".join(exprs) + "), '')"
+
+
+def sex_key(sex_expr: str) -> str:
+    """The sex a nickname is resolved for: ``male``, ``female``, else ``''`` (not known)."""
+    return f"coalesce(CASE WHEN {sex_expr} IN ('male', 'female') THEN {sex_expr} END, '')"
+
+
+def sex_from_title(expr: str) -> str:
+    """``male`` / ``female`` from a title (``Mr.`` → male, ``MISS`` → female), else NULL."""
+    key = f"regexp_replace(lower({expr}), '[^a-z]+', '', 'g')"
+    cases = " ".join(
+        f"WHEN {key} IN {literal_list(sorted(t for t, v in TITLE_SEX.items() if v == sex))} "
+        f"THEN {quote_literal(sex)}"
+        for sex in ("male", "female")
+    )
+    return f"CASE {cases} END"
 
 
 def nickname_join(alias: str, key_expr: str, sex_expr: str,
@@ -149,8 +199,7 @@ def nickname_join(alias: str, key_expr: str, sex_expr: str,
     """
     return (
         f"LEFT JOIN {quote_ident(table)} {alias} ON {alias}.nickname = {key_expr} "
-        f"AND {alias}.sex_key = coalesce(CASE WHEN {sex_expr} IN ('male', 'female') "
-        f"THEN {sex_expr} END, '')"
+        f"AND {alias}.sex_key = {sex_key(sex_expr)}"
     )
 
 
@@ -214,6 +263,25 @@ def postcode(squashed_col: str) -> str:
         f"CASE WHEN regexp_full_match({p}, {quote_literal(UK_POSTCODE_SQUASHED)}) "
         f"THEN left({p}, length({p}) - 3) || ' ' || right({p}, 3) END"
     )
+
+
+def postcode_district(squashed_col: str, text_col: str) -> str:
+    """The outward code (``LS6``, ``SW1A``) of a valid UK postcode, or of a partial one that
+    is an outward code alone in a UK postcode area; else NULL. ``text_col`` is the trimmed
+    value as written: ``LS1 4`` (a sector) is not the district ``LS14``."""
+    p = squashed_col
+    return (
+        f"CASE WHEN regexp_full_match({p}, {quote_literal(UK_POSTCODE_SQUASHED)}) "
+        f"THEN left({p}, length({p}) - 3) "
+        f"WHEN regexp_full_match(upper({text_col}), {quote_literal(UK_OUTWARD_CODE)}) "
+        f"THEN upper({text_col}) END"
+    )
+
+
+def identifier(expr: str) -> str:
+    """An identifier (``[sources.people.identifiers]``) for matching: upper case, whitespace,
+    ``-``, ``/`` and ``.`` removed (``ab 12-34/5.c`` → ``AB12345C``); empty → NULL."""
+    return f"nullif(upper(regexp_replace({expr}, {quote_literal(_IDENTIFIER_SEPARATORS)}, '', 'g')), '')"
 
 
 def uprn_digits(expr: str) -> str:

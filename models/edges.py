@@ -20,6 +20,14 @@ INVERSE = {
     "carer": "cared_for",
     "child": "parent",
     "step_child": "step_parent",
+    "grandparent": "grandchild",
+    "grandchild": "grandparent",
+    # the other parent of one's child: mutual
+    "co_parent": "co_parent",
+    # a parent's partner (a mother's new partner, seen from her child) and, seen from that
+    # partner, the child; what these mean for the family graph is issue #15's
+    "partner_of_parent": "partners_child",
+    "partners_child": "partner_of_parent",
     "cared_for": "carer",
     "partner": "partner",
     "ex_partner": "ex_partner",

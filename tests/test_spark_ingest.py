@@ -83,36 +83,45 @@ def test_spark_table_mistakes_are_job_file_errors(tmp_path: Path, table: str, me
 
 
 _TRICKY_PEOPLE = [
-    # id, title+first, middle, surname, dob, sex, nhs, postcode, uprn, address
+    # id, title+first, middle, surname, dob, sex, nhs, postcode, uprn, address,
+    # sex2, title, preferred name, former surname, person id, NI number
     ("T1", "Zoë", "Ann-Marie", "Ø'Connor", "1/2/2020", "F", "943 476 5919", "ls1 4ab",
-     "000100023336956", "12, High St."),
+     "000100023336956", "12, High St.", "", "", "Zoë", "", " P 1 ", "ab\u00a012/34.56-c"),
     ("T2", "Mrs\u00a0Chloé", "", "Jose\u0301-Ærwyn", "01-Mar-2019", "f", "943-476-5919", "LS14AB",
-     "100023336957.0", "Flat 3, Mill Rd"),
+     "100023336957.0", "Flat 3, Mill Rd", "", "", "", "Ø'Brien-Smith", "P 1", ""),
     ("T3", "Dr Łukasz", "Þór", "Müller", "3 march 68", "Male", "1111111111", "GIR 0AA", "12 34",
-     "Apt 4 Øster Ave"),
+     "Apt 4 Øster Ave", "", "Dr", "Luke", "", "", "AB 12 34 56 C"),
     ("T4", "Prof. ßeta", "", "Çelik", "3 MARCH 69", "x", "abc", "XX1", "1234567890123",
-     "Bldg 7, Crescent Cres"),
+     "Bldg 7, Crescent Cres", "", "Miss", "", "", "", ""),
     ("T5", "  Siân ", "Rhiannon", "ap Gwŷn", "20190305", "", "94347659", " sw1a  1aa ", "",
-     "Ct. 9 St Anne's Sq"),
-    ("T6", "Bob", "", "Smith", "31/02/2019", "M", "", "", "", ""),
-    ("T7", "Émile", "", "Zola", "2019-03-05T10:00:00Z", "M", "", "", "", ""),
-    ("T8", "", "", "", "", "", "", "", "", ""),
-    ("T1", "Zoe", "", "OConnor", "01/02/2020", "F", "", "", "", ""),
+     "Ct. 9 St Anne's Sq", "M", "Mrs.", "", "", "", ""),
+    ("T6", "Bob Jim", "", "Smith", "31/02/2019", "M", "", "ls6", "", "", "", "", "", "", "", ""),
+    ("T7", "Émile", "", "Zola", "2019-03-05T10:00:00Z", "M", "", "LS1 4", "", "", "", "MR.", "",
+     "", "", ""),
+    ("T8", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""),
+    ("T1", "Zoe", "", "OConnor", "01/02/2020", "F", "", "", "", "", "", "", "", "", "", ""),
 ]
+_TRICKY_ABROAD = [("A1", "Ana", "Lima", "  2000 ", "AB123456C", "k-42"),
+                  ("A2", "Ana", "Lima", "sw1a 1aa", "", "")]
 
 
 def _tricky_job(folder: Path) -> Path:
     """One agency whose people file holds the values standardisation has to get right on
     both engines: accents (precomposed and combining), ligatures, titles, non-breaking
-    spaces, NHS numbers, postcodes, UPRNs, abbreviations and dates in five formats,
-    including two-digit years and month names in any case."""
+    spaces, NHS numbers, postcodes (partial ones too), UPRNs, abbreviations, dates in five
+    formats (two-digit years, month names in any case), name lists, sex from a second column
+    or a title, declared identifiers; and an agency abroad, whose postcodes are any format."""
     import csv
 
     with open(folder / "people.csv", "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["Id", "First", "Middle", "Surname", "Dob", "Sex", "Nhs", "Postcode",
-                         "Uprn", "Address"])
+                         "Uprn", "Address", "Sex2", "Title", "Known", "Former", "Pid", "Nino"])
         writer.writerows(_TRICKY_PEOPLE)
+    with open(folder / "abroad.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Id", "First", "Surname", "Postcode", "Nino", "Upn"])
+        writer.writerows(_TRICKY_ABROAD)
     job = folder / "job.toml"
     job.write_text(textwrap.dedent("""\
         [job]
@@ -132,14 +141,33 @@ def _tricky_job(folder: Path) -> Path:
             middle_names = "Middle"
             surname = "Surname"
             dob = "Dob"
-            sex = "Sex"
+            sex = ["Sex", "Sex2"]
+            title = "Title"
+            preferred_name = "Known"
+            former_surname = "Former"
+            person_id = "Pid"
             nhs_number = "Nhs"
             postcode = "Postcode"
             uprn = "Uprn"
             address = "Address"
+            [sources.people.identifiers]
+            ni_number = "Nino"
             [sources.people.codes.sex]
             M = "male"
             F = "female"
+        [[sources]]
+        name = "abroad"
+          [sources.people]
+          path = "abroad.csv"
+          postcode_format = "any"
+            [sources.people.columns]
+            record_id = "Id"
+            first_name = "First"
+            surname = "Surname"
+            postcode = "Postcode"
+            [sources.people.identifiers]
+            ni_number = "Nino"
+            upn = "Upn"
         """), encoding="utf-8")
     return job
 
@@ -187,6 +215,23 @@ def test_ingest_on_spark_writes_the_same_tables_as_on_duckdb(which: str, tmp_pat
         assert dob["T3"] is None  # 3 march 68 is 2068: after the reference date, nulled
         assert records["T2"][columns.index("surname_clean")] == "jose aerwyn"
         assert records["T3"][columns.index("first_name_clean")] == "lukasz"
+        assert columns[-2:] == ["id_ni_number", "id_upn"]
+
+        def value(record: str, column: str) -> object:
+            return records[record][columns.index(column)]
+
+        assert value("T1", "id_ni_number") == value("A1", "id_ni_number") == "AB123456C"
+        assert value("A1", "id_upn") == "K42" and value("T1", "id_upn") is None
+        assert value("T1", "source_person_id") == value("T2", "source_person_id") == "P 1"
+        assert value("T1", "other_forenames") == ["ann", "marie", "zoe"]
+        assert value("T2", "other_surnames") == ["aerwyn", "jose", "obrien", "smith"]
+        assert value("T6", "first_name_canonical") == "robert"
+        assert value("T6", "other_forenames") == ["james"]
+        assert [value(r, "sex") for r in ("T3", "T4", "T5", "T7")] == [
+            "male", "female", "male", "male"]
+        assert [value(r, "postcode_district") for r in ("T2", "T3", "T6", "T7", "A1")] == [
+            "LS1", "GIR", "LS6", None, None]
+        assert value("T6", "postcode") is None and value("A1", "postcode") == "2000"
 
 
 @pytest.mark.spark

@@ -103,6 +103,57 @@ def test_postcode(con: duckdb.DuckDBPyConnection, raw: str, clean: str | None) -
 
 
 @pytest.mark.parametrize(
+    ("raw", "district"),
+    [
+        ("ls1 4ab", "LS1"),  # a valid postcode's outward code
+        ("SW1A1AA", "SW1A"),
+        ("EC1A 1BB", "EC1A"),
+        ("GIR 0AA", "GIR"),
+        ("LS6", "LS6"),  # partial: the outward code alone is kept
+        (" sw1a ", "SW1A"),
+        ("b33", "B33"),
+        ("XX1", None),  # XX is no UK postcode area
+        ("ZZ99", None),  # the NHS's "no fixed abode" pseudo-postcode
+        ("LS1 4", None),  # a sector is not a district
+        ("LS", None),
+        ("2000", None),
+        ("", None),
+    ],
+)
+def test_postcode_district(con: duckdb.DuckDBPyConnection, raw: str, district: str | None) -> None:
+    sql = f"SELECT {std.postcode_district(std.postcode_squashed('$v'), 'trim($v)')}"  # noqa: S608
+    assert con.execute(sql, {"v": raw}).fetchone() == (district,)
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("ab 12 34 56 c", "AB123456C"),  # an NI number as typed
+        ("AB-123/456.C", "AB123456C"),
+        ("\u00a0x12\u00a03 ", "X123"),  # non-breaking spaces too
+        ("1234567", "1234567"),
+        ("k_42", "K_42"),  # other punctuation is kept
+        (" - / . ", None),
+        ("", None),
+    ],
+)
+def test_identifier(con: duckdb.DuckDBPyConnection, raw: str, clean: str | None) -> None:
+    assert one(con, std.identifier, value=raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("title", "sex"),
+    [
+        ("Mr", "male"), ("MR.", "male"), ("master", "male"),
+        ("Mrs", "female"), ("Ms.", "female"), ("MISS", "female"), ("Madam", "female"),
+        ("Dr", None), ("Mx", None), ("Rev", None), ("Prof", None), ("Mister Man", None), ("", None),
+    ],
+)
+def test_sex_from_title(con: duckdb.DuckDBPyConnection, title: str, sex: str | None) -> None:
+    assert one(con, std.sex_from_title, value=title) == sex
+
+
+@pytest.mark.parametrize(
     ("raw", "clean"),
     [
         ("100023336956", "100023336956"),
@@ -225,9 +276,11 @@ def test_nicknames_resolve_to_canonical_first_names(tmp_path: Path) -> None:
         "4": "samuel",
         "5": "sam",  # sex not known: left alone rather than guessed
         "6": "robert",
-        "7": "robert james",  # first token resolved
+        "7": "robert",  # the first token, resolved; "james" is another forename
         "8": "robert",
     }
+    others = dict(con.execute("SELECT record_id, other_forenames FROM source_records").fetchall())
+    assert others["7"] == ["james"] and others["1"] is None
     first_clean = dict(
         con.execute("SELECT record_id, first_name_clean FROM source_records").fetchall()
     )

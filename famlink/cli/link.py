@@ -28,6 +28,10 @@ def print_run_summary(summary: object) -> None:
         f"  reconciled: {totals['rows_read']:,} rows read = {totals['rows_used']:,} used"
         f" + {totals['rows_quarantined']:,} quarantined"
     )
+    if report.warnings:
+        progress(f"Warnings ({len(report.warnings)}, also in runs.counts):")
+        for warning in report.warnings:
+            progress(f"  {warning}")
     link = summary.link
     progress("")
     progress(
@@ -88,8 +92,20 @@ def print_run_summary(summary: object) -> None:
          "Default: the job file's, which defaults to duckdb. spark needs "
          "pip install 'famlink[spark]' and Java 17+ (see docs/scaling.md).",
 )
+@click.option(
+    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder the job file's extract paths are relative to, so one job file serves every "
+         "month's delivery. Default: the job file's folder.",
+)
+@click.option(
+    "--strict", is_flag=True, default=False,
+    help="Stop with an error instead of warning when the data does not fit the job file "
+         "(a date_format that parses under 90% of a column, or a likely day/month swap). "
+         "Default: warn and go on.",
+)
 @user_errors
-def link(job: Path, out_dir: Path, model: Path | None, no_models: bool, backend: str | None) -> None:
+def link(job: Path, out_dir: Path, model: Path | None, no_models: bool, backend: str | None,
+         data_dir: Path | None, strict: bool) -> None:
     """Link the extracts named in JOB (a job.toml) into persons, families and flags.
 
     Reads every source's people, relationships and events files, standardises them,
@@ -102,11 +118,12 @@ def link(job: Path, out_dir: Path, model: Path | None, no_models: bool, backend:
       famlink link sample_data/job.toml --out out/
       famlink link job.toml --out out-march/ --model out-feb/model.json
       famlink link sample_data/job.toml --out out-spark/ --backend spark
+      famlink link job.toml --data deliveries/2026-10/ --out out-oct/ --strict
     """
     from famlink.pipeline import run_link
 
     summary = run_link(job, out_dir, model=model, with_models=not no_models, progress=progress,
-                       backend=backend)
+                       backend=backend, data_dir=data_dir, strict=strict)
     print_run_summary(summary)
 
 

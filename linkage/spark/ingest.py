@@ -26,6 +26,7 @@ from famlink.linkage import ingest as reading
 from famlink.linkage import staging
 from famlink.linkage.connection import SQLConnection
 from famlink.linkage.errors import FamlinkError
+from famlink.linkage.job_sources import identifier_names
 from famlink.linkage.jobfile import Job, SparkSettings
 from famlink.linkage.reconcile import IngestReport, reconcile
 from famlink.linkage.spark.dialect import UnsupportedOnSpark
@@ -102,9 +103,10 @@ def ingest_on_spark(
 
 def _standardise(con: SQLConnection, job: Job, extracts: list[staging.Extract]) -> None:
     """Staging and standardisation over raw tables that carry ``ord`` and ``line_number``."""
-    staging.create_stage_tables(con)
+    staging.create_stage_tables(con, job)
+    identifiers = identifier_names(job.sources)
     for extract in extracts:
-        staging.stage(con, extract, "r.line_number", "", ord_expr="r.ord")
+        staging.stage(con, extract, "r.line_number", "", ord_expr="r.ord", identifiers=identifiers)
     staging.standardise(con, job)
 
 
