@@ -122,13 +122,15 @@ def members_sql(groups: str, columns: Columns) -> str:
 
 def _near_same_sql(x: str, y: str, *, consecutive_apart: bool) -> str:
     """``x`` and ``y`` are the same identifier or one keying error apart (a character changed,
-    or two neighbours swapped). With ``consecutive_apart``, not a character changed in the
-    last two: that is also how consecutively issued numbers differ (twins registered
-    together), so it says nothing about two records of one date of birth."""
+    or two neighbours swapped). With ``consecutive_apart``, not when they could be numbers
+    issued one after the other (twins registered together): numbers at most 2 apart, or for
+    an identifier with letters, a character changed in the last two."""
     near = f"length({x}) >= 6 AND damerau_levenshtein({x}, {y}) = 1"
     if consecutive_apart:
-        near += (f" AND (levenshtein({x}, {y}) = 2"  # two neighbours swapped
-                 f" OR substr({x}, 1, length({x}) - 2) <> substr({y}, 1, length({y}) - 2))")
+        consecutive = (f"coalesce(abs(try_cast({x} AS BIGINT) - try_cast({y} AS BIGINT)) <= 2, "
+                       f"levenshtein({x}, {y}) = 1"  # a change, not two neighbours swapped
+                       f" AND substr({x}, 1, length({x}) - 2) = substr({y}, 1, length({y}) - 2))")
+        near += f" AND NOT {consecutive}"
     return f"({x} = {y} OR ({near}))"
 
 
@@ -185,15 +187,16 @@ def _generation(columns: Columns) -> str:
 
 
 # One record's forename could be the other's: similar spellings or the same nickname-resolved
-# name (Jaro-Winkler ≥ 0.8, the same first three letters, or two neighbouring letters
-# swapped: Damerau-Levenshtein 1 where Levenshtein needs 2); the forename is one of the
+# name (Jaro-Winkler ≥ 0.8, rounded so that "amy"/"any" at 0.7999… counts; the same first
+# three letters; or two neighbouring letters swapped: Damerau-Levenshtein 1 where
+# Levenshtein needs 2); the forename is one of the
 # other's names (a middle name someone goes by, a preferred or alias forename, a forename
 # field holding forename + middle names, a surname typed as the forename, a former surname),
 # or close to the other's surname (forename and surname swapped, one of them mistyped);
 # or it is an initial matching one of the other's forenames.
 _SAME_FORENAME_POSSIBLE_SQL = """(
-        jaro_winkler_similarity(a.first, b.first) >= 0.8
-        OR jaro_winkler_similarity(a.first_written, b.first_written) >= 0.8
+        round(jaro_winkler_similarity(a.first, b.first), 6) >= 0.8
+        OR round(jaro_winkler_similarity(a.first_written, b.first_written), 6) >= 0.8
         OR substr(a.first_written, 1, 3) = substr(b.first_written, 1, 3)
         OR (damerau_levenshtein(a.first_written, b.first_written) = 1
             AND levenshtein(a.first_written, b.first_written) = 2)

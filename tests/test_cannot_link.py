@@ -142,6 +142,8 @@ def test_twins_rule_fires_on_same_birthday_different_forenames() -> None:
     (dict(first="jnoes", surname="olivia"), dict(first="olivia")),
     # two neighbouring letters swapped
     (dict(first="kia"), dict(first="kai")),
+    # one letter mistyped in a short name (Jaro-Winkler 0.7999…)
+    (dict(first="amy"), dict(first="any")),
 ])
 def test_twins_rule_does_not_fire_on_another_name_of_the_same_person(
     a: dict[str, Any], b: dict[str, Any]
@@ -157,6 +159,9 @@ def test_twins_rule_gives_way_to_a_shared_identifier_but_not_a_consecutive_one()
     assert not twins_fire(a, record("2", "laura", "jones", "2015-04-01", id_ni_number="JK515234A"))
     # issued one after the other (twins registered together): not evidence of one person
     assert twins_fire(a, record("2", "laura", "jones", "2015-04-01", id_ni_number="JK551235A"))
+    b = record("1", "emma", "jones", "2015-04-01", id_ni_number="1825598")
+    assert twins_fire(b, record("2", "laura", "jones", "2015-04-01", id_ni_number="1825597"))
+    assert not twins_fire(b, record("2", "laura", "jones", "2015-04-01", id_ni_number="1825594"))
     assert not twins_fire(record("1", "emma", "jones", "2015-04-01", nhs_number="4010232137"),
                           record("2", "laura", "jones", "2015-04-01", nhs_number="4010232137"))
 
