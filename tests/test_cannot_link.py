@@ -311,3 +311,19 @@ def test_explain_names_the_rule_that_kept_two_persons_apart(tmp_path: Path) -> N
 def test_explain_says_when_no_rule_kept_them_apart(tmp_path: Path) -> None:
     lines = explained(tmp_path, TWINS, {"E1": "PE", "E2": "PE", "L1": "PL"}, twins=False)
     assert lines[0].startswith("No cannot-link rule or reviewer's decision separates the two persons")
+
+
+# --- the run says what each rule did -------------------------------------------------------------
+
+
+def test_the_run_prints_and_records_the_clusters_each_rule_split(sample_run: Any) -> None:
+    con = duckdb.connect(str(sample_run.database), read_only=True)
+    try:
+        counts = json.loads(con.execute("SELECT counts FROM runs ORDER BY started_at DESC LIMIT 1").fetchall()[0][0])
+    finally:
+        con.close()
+    by_rule = counts["clusters_split_by_rule"]
+    # the sample has twins, fathers and sons named alike, and records agencies relate
+    assert {"twins", "generation", "related"} <= set(by_rule) <= {*cannot_link.RULE_NAMES, cannot_link.REVIEWER}
+    assert max(by_rule.values()) <= counts["clusters_split"] <= sum(by_rule.values())
+    assert f"{by_rule['twins']} by twins" in sample_run.output
