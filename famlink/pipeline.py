@@ -186,6 +186,7 @@ def _stages(
         link_floor=job.linkage.link_floor,
         model=model_path,
         backend=engine,
+        cannot_link=job.linkage.cannot_link,
     )
     timings["link"] = time.perf_counter() - t0
     progress(f"      done in {timings['link']:.1f}s ({_timing_breakdown(result.timings)})")
@@ -227,6 +228,7 @@ def _config(job: Job, engine: Backend, model_path: Path | None) -> dict[str, Any
             "match_threshold": job.linkage.match_threshold,
             "link_floor": job.linkage.link_floor,
             "model": str(model_path) if model_path else None,
+            "cannot_link": job.linkage.cannot_link.as_dict(),
         },
         "family": {
             "co_residence_window_months": job.family.co_residence_window_months,
@@ -252,6 +254,7 @@ def _counts(summary: RunSummary) -> dict[str, Any]:
         "persons": summary.link.persons,
         "links": summary.link.links_kept,
         "clusters_split": summary.link.clusters_split,
+        "clusters_split_by_rule": summary.link.clusters_split_by_rule,
         # ingest's warnings about the data (a date format that does not fit its column)
         "warnings": [w.as_dict() for w in summary.ingest.warnings],
         "timings_s": {k: round(v, 2) for k, v in summary.timings.items()},

@@ -11,12 +11,13 @@ database holds the same tables, with the same columns and types.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
 
+from famlink.linkage.cannot_link import RULES, CannotLinkRule
 from famlink.linkage.errors import FamlinkError
 from famlink.linkage.ingest import ingest
 from famlink.linkage.jobfile import BACKENDS, Job
@@ -53,10 +54,11 @@ class Backend(Protocol):
 
     def predict(
         self, con: duckdb.DuckDBPyConnection, *, out_dir: Path, seed: int, match_threshold: float,
-        link_floor: float, model: Path | None,
+        link_floor: float, model: Path | None, cannot_link: Sequence[CannotLinkRule] = RULES,
     ) -> Prediction:
         """Train (or load) the model and predict into ``record_links`` (and, if the engine
-        clusters too, write the persons: see :class:`Prediction`)."""
+        clusters too, write the persons with the ``cannot_link`` rules: see
+        :class:`Prediction`)."""
         ...
 
 
@@ -91,7 +93,7 @@ class DuckDBBackend:
 
     def predict(
         self, con: duckdb.DuckDBPyConnection, *, out_dir: Path, seed: int, match_threshold: float,
-        link_floor: float, model: Path | None,
+        link_floor: float, model: Path | None, cannot_link: Sequence[CannotLinkRule] = RULES,
     ) -> Prediction:
         return predict_duckdb(con, out_dir=out_dir, seed=seed, link_floor=link_floor, model=model,
                               options=self.model_options)

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from famlink.linkage.cannot_link import CannotLinkSettings, read_settings
 from famlink.linkage.errors import JobFileError
 from famlink.linkage.job_sources import (  # noqa: F401 - the vocabularies are part of this module's surface
     CODE_FIELDS,
@@ -48,7 +49,7 @@ BACKENDS = ("duckdb", "spark")
 
 _TOP_KEYS = ("job", "linkage", "spark", "family", "flags", "model", "sources")
 _JOB_KEYS = ("name", "reference_date", "seed")
-_LINKAGE_KEYS = ("backend", "match_threshold", "link_floor", "model", "memory_limit")
+_LINKAGE_KEYS = ("backend", "match_threshold", "link_floor", "model", "memory_limit", "cannot_link")
 _FAMILY_KEYS = ("co_residence_window_months", "non_mobile_age_months")
 _SPARK_KEYS = ("master", "driver_memory", "executor_memory", "shuffle_partitions",
                "checkpoint_dir", "conf")
@@ -81,6 +82,8 @@ class LinkageSettings:
     #: DuckDB's memory limit for the run (it spills to disk beyond it); DuckDB's own default
     #: is 80 % of the machine's memory, which a shared server cannot give one job
     memory_limit: str = "3GB"
+    #: ``[linkage.cannot_link]``: the built-in cannot-link rules switched on (all by default)
+    cannot_link: CannotLinkSettings = field(default_factory=CannotLinkSettings)
 
     @property
     def models_memory_limit(self) -> str:
@@ -276,7 +279,8 @@ class _Reader(SourceReader):
             raise self.fail("linkage.memory_limit", f"not a memory size: {memory_limit!r}",
                             hint='for example "3GB" or "500MB"')
         return LinkageSettings(backend=backend, match_threshold=threshold, link_floor=floor,
-                               model=model, memory_limit=memory_limit.strip())
+                               model=model, memory_limit=memory_limit.strip(),
+                               cannot_link=read_settings(table.get("cannot_link", {}), where=self.where))
 
     def probability(self, table: Mapping[str, Any], key: str, default: float) -> float:
         value = table.get(key, default)

@@ -15,6 +15,7 @@ import duckdb
 
 from famlink.linkage import review, stable_ids
 from famlink.linkage.backend import Backend, DuckDBBackend
+from famlink.linkage.cannot_link import CannotLinkSettings
 from famlink.linkage.model_spec import ModelSummary
 from famlink.linkage.persons import cluster_persons
 
@@ -28,6 +29,9 @@ class LinkResult:
     links_kept: int
     persons: int
     clusters_split: int
+    #: clusters rebuilt around a pair of each cannot-link rule (or ``reviewer``) — a cluster
+    #: holding pairs of several rules counts under each
+    clusters_split_by_rule: dict[str, int] = field(default_factory=dict)
     person_changes: stable_ids.PersonChanges | None = None
     decisions_in_force: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -44,6 +48,7 @@ def link_records(
     link_floor: float,
     model: Path | None = None,
     backend: Backend | None = None,
+    cannot_link: CannotLinkSettings | None = None,
 ) -> LinkResult:
     """Train (or load) the model, predict, cluster, and write the linkage tables.
 
@@ -54,13 +59,16 @@ def link_records(
     else here on DuckDB; cannot-links, the
     rebuild of conflicting clusters and person ids then run here in DuckDB, one code path
     for both. Person ids are carried forward from the previous run in the same database,
-    and the reviewers' decisions in ``link_decisions`` are applied as must- and cannot-links.
+    and the reviewers' decisions in ``link_decisions`` are applied as must- and cannot-links,
+    with the built-in cannot-link rules ``cannot_link`` switches on (default: all).
     """
+    rules = (cannot_link or CannotLinkSettings()).rules
     stable_ids.snapshot_previous(con)
     review.ensure_table(con)
     engine = backend or DuckDBBackend()
     prediction = engine.predict(
-        con, out_dir=out_dir, seed=seed, match_threshold=match_threshold, link_floor=link_floor, model=model)
+        con, out_dir=out_dir, seed=seed, match_threshold=match_threshold, link_floor=link_floor, model=model,
+        cannot_link=rules)
     timings = dict(prediction.timings)
     pairs_scored = con.execute("SELECT count(*) FROM record_links").fetchall()[0][0]
 
@@ -68,7 +76,7 @@ def link_records(
         clusters_split, changes = prediction.clustered
     else:
         t0 = time.perf_counter()
-        clusters_split, changes = cluster_persons(con, match_threshold=match_threshold)
+        clusters_split, changes = cluster_persons(con, match_threshold=match_threshold, rules=rules)
         timings["cluster"] = time.perf_counter() - t0
 
     records = con.execute("SELECT count(*) FROM person_records").fetchall()[0][0]
@@ -86,7 +94,8 @@ def link_records(
         pairs_scored=pairs_scored,
         links_kept=links_kept,
         persons=persons,
-        clusters_split=clusters_split,
+        clusters_split=clusters_split.total,
+        clusters_split_by_rule=clusters_split.by_rule,
         person_changes=changes,
         decisions_in_force=decisions_in_force,
         timings=timings,

@@ -8,91 +8,31 @@ DuckDB's dialect, and runs on the output database or, on the Spark backend, on S
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import cast
 
 import duckdb
 from splink import DuckDBAPI
 
-from famlink.linkage import review, stable_ids
+from famlink.linkage import cannot_link, review, stable_ids
 from famlink.linkage.clusters import person_id_for, split_conflicting_clusters
 from famlink.linkage.connection import SQLConnection, create_table
 from famlink.linkage.errors import FamlinkError
 
-# A reviewer's "same person" outranks any evidence the model can weigh.
+# A reviewer's "same person", or a source's own person id, outranks any evidence the model
+# can weigh.
 MUST_LINK_WEIGHT = 1000.0
 
 
-# Pairs of records that must never be one person, whatever the model says. Each rule is a
-# fact about people, not a modelling preference:
-# - two different valid NHS numbers (the identifier health agencies verify);
-# - two records an agency itself relates to each other (mother and child, twin siblings,
-#   a lead tenant and the son named after him): a person is not their own relative;
-# - dates of birth more than ten years apart that are not one typo apart: a generation
-#   (a father and his same-named son);
-# - the same date of birth with clearly different first names (not one nickname, typo,
-#   middle name or swapped surname of the other) and no shared NHS number: twins;
-# - a record an agency names as someone's parent, and a record born less than twelve years
-#   before that child (an undated "father" contact row is not the son he is named after).
-# Only pairs inside one provisional cluster are checked, so this stays cheap.
-BUILT_IN_CANNOT_LINK_SQL = """
-    WITH m AS (  -- the records of provisional persons with more than one record
-        SELECT pr.person_id, s.source, s.record_id, s.nhs_number, s.dob,
-               s.first_name_canonical AS first, s.first_name_clean AS first_written,
-               s.surname_clean AS surname,
-               string_split(coalesce(s.middle_names_clean, ''), ' ') AS middle
-        FROM person_records pr
-        JOIN (SELECT person_id FROM person_records GROUP BY 1 HAVING count(*) > 1) USING (person_id)
-        JOIN source_records s USING (source, record_id)
-    ),
-    nhs_clash AS (SELECT person_id FROM m GROUP BY 1 HAVING count(DISTINCT nhs_number) > 1),
-    age_spread AS (SELECT person_id FROM m GROUP BY 1 HAVING date_diff('day', min(dob), max(dob)) > 3653)
-    -- each rule joins only within the persons it can apply to, never all pairs of a cluster
-    SELECT a.source, a.record_id, b.source, b.record_id
-    FROM m a JOIN nhs_clash USING (person_id)
-    JOIN m b ON b.person_id = a.person_id AND a.nhs_number < b.nhs_number
-    UNION
-    SELECT a.source, a.record_id, b.source, b.record_id
-    FROM m a JOIN age_spread USING (person_id)
-    JOIN m b ON b.person_id = a.person_id AND date_diff('day', a.dob, b.dob) > 3653
-     AND damerau_levenshtein(strftime(a.dob, '%Y%m%d'), strftime(b.dob, '%Y%m%d')) > 1
-    UNION
-    SELECT a.source, a.record_id, b.source, b.record_id
-    FROM m a
-    JOIN m b ON b.person_id = a.person_id AND b.dob = a.dob
-     AND (a.source, a.record_id) < (b.source, b.record_id)
-    WHERE coalesce(a.nhs_number = b.nhs_number, false) = false
-      AND jaro_winkler_similarity(a.first, b.first) < 0.8
-      AND jaro_winkler_similarity(a.first_written, b.first_written) < 0.8
-      AND substr(a.first_written, 1, 3) <> substr(b.first_written, 1, 3)
-      AND a.first_written <> b.surname AND b.first_written <> a.surname
-      AND NOT list_contains(a.middle, b.first) AND NOT list_contains(b.middle, a.first)
-    UNION
-    -- A parent is at least twelve years older than their child: a record an agency names as
-    -- someone's parent cannot be one person with a record born after that child was, less 12.
-    SELECT p.source, p.parent_id, y.source, y.record_id
-    FROM (
-        -- the child's own record's date of birth: a provisional cluster may be wrong
-        SELECT r.source, r.related_record_id AS parent_id, c.dob AS child_dob
-        FROM relationships r
-        JOIN source_records c ON c.source = r.source AND c.record_id = r.record_id
-        WHERE r.relationship IN ('mother', 'father', 'parent', 'step_parent') AND c.dob IS NOT NULL
-        UNION ALL
-        SELECT r.source, r.record_id, c.dob
-        FROM relationships r
-        JOIN source_records c ON c.source = r.source AND c.record_id = r.related_record_id
-        WHERE r.relationship = 'child' AND c.dob IS NOT NULL
-    ) p
-    JOIN m x ON x.source = p.source AND x.record_id = p.parent_id
-    JOIN m y ON y.person_id = x.person_id
-    WHERE y.dob > p.child_dob - INTERVAL 12 YEAR
-    UNION
-    SELECT r.source, r.record_id, r.source, r.related_record_id
-    FROM relationships r
-    JOIN person_records pa ON pa.source = r.source AND pa.record_id = r.record_id
-    JOIN person_records pb ON pb.source = r.source AND pb.record_id = r.related_record_id
-     AND pa.person_id = pb.person_id
-    WHERE r.record_id <> r.related_record_id
-"""
+@dataclass(frozen=True)
+class ClustersSplit:
+    """How many provisional clusters were rebuilt around a cannot-link pair: in all, and by
+    the rule (or ``reviewer``) whose pair each held; a cluster holding pairs of several
+    rules counts under each."""
+
+    total: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
 
 
 # Connected components are an input to `_cluster`: a table of (node_id, cluster_id) with
@@ -161,23 +101,37 @@ def _duckdb_components(con: SQLConnection, *, match_threshold: float) -> str:
     return COMPONENTS_TABLE
 
 
+def must_links_sql(con: SQLConnection) -> str:
+    """Every must-link ``(source_a, record_id_a, source_b, record_id_b)``: reviewers' "same
+    person" decisions and rows of one source sharing its own person id
+    (:func:`famlink.linkage.cannot_link.source_person_links_sql`). DuckDB and Spark run it."""
+    columns = cannot_link.columns_of(con)
+    return f"{review.MUST_LINK_SQL} UNION ALL {cannot_link.source_person_links_sql(columns)}"
+
+
 def cluster_persons(
-    con: SQLConnection, *, match_threshold: float, components: str | None = None
-) -> tuple[int, stable_ids.PersonChanges]:
+    con: SQLConnection,
+    *,
+    match_threshold: float,
+    components: str | None = None,
+    rules: Sequence[cannot_link.CannotLinkRule] = cannot_link.RULES,
+) -> tuple[ClustersSplit, stable_ids.PersonChanges]:
     """From links to persons: ``person_records``, ``persons`` and ``person_changes``.
 
     ``con`` is the DuckDB connection, or on the Spark backend its stand-in
     (:class:`famlink.linkage.spark.sql.SparkSQLConnection`) holding the same input tables
     (``source_records``, ``relationships``, ``record_links``, ``link_decisions``,
-    ``previous_person_records``): the same SQL runs on either. Returns the number of
-    clusters rebuilt around a cannot-link and how persons changed since the last run.
+    ``previous_person_records``): the same SQL runs on either. ``rules`` are the built-in
+    cannot-link rules in force (``[linkage.cannot_link]``). Returns the clusters rebuilt
+    around a cannot-link (by rule) and how persons changed since the last run.
     """
     clusters_split = _cluster(
         con,
         match_threshold=match_threshold,
         cannot_link_sql=review.CANNOT_LINK_SQL,
-        must_link_sql=review.MUST_LINK_SQL,
+        must_link_sql=must_links_sql(con),
         components=components,
+        rules=rules,
     )
     changes = stable_ids.carry_forward(con)
     _write_persons(con)
@@ -191,13 +145,14 @@ def _cluster(
     cannot_link_sql: str,
     must_link_sql: str,
     components: str | None = None,
-) -> int:
+    rules: Sequence[cannot_link.CannotLinkRule] = cannot_link.RULES,
+) -> ClustersSplit:
     """Connected components over links at/above the threshold (plus must-links), then
     clusters holding a cannot-link pair are rebuilt without their weakest links.
 
     ``components`` is a table of (node_id, cluster_id) a backend has already computed (the
     Spark backend computes it on Spark); if None, Splink's clustering computes it here on
-    DuckDB. Returns the number of clusters rebuilt.
+    DuckDB. Returns the clusters rebuilt, by rule.
     """
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __famlink_links AS "
@@ -206,9 +161,9 @@ def _cluster(
     if components is None:
         components = _duckdb_components(con, match_threshold=match_threshold)
     _provisional_persons(con, components)
-    parts_by_cluster = _rebuild_conflicting_clusters(con, cannot_link_sql)
+    parts_by_cluster, split = _rebuild_conflicting_clusters(con, cannot_link_sql, rules)
     _assign_final_ids(con, parts_by_cluster)
-    return len(parts_by_cluster)
+    return split
 
 
 def _provisional_persons(con: SQLConnection, components: str) -> None:
@@ -232,27 +187,43 @@ def _provisional_persons(con: SQLConnection, components: str) -> None:
 
 
 def _rebuild_conflicting_clusters(
-    con: SQLConnection, cannot_link_sql: str
-) -> dict[str, list[list[tuple[str, str]]]]:
+    con: SQLConnection, cannot_link_sql: str, rules: Sequence[cannot_link.CannotLinkRule]
+) -> tuple[dict[str, list[list[tuple[str, str]]]], ClustersSplit]:
     """Find the provisional persons holding both records of a cannot-link pair and split
     each without its weakest links; returns the parts of each rebuilt cluster (empty if
-    none conflicts, which spares reading any links into Python)."""
-    rules = f"{BUILT_IN_CANNOT_LINK_SQL} UNION {cannot_link_sql}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __famlink_conflicts AS SELECT * FROM ({rules}) c(sa, ra, sb, rb)")  # noqa: S608
+    none conflicts, which spares reading any links into Python) and their count by rule.
+
+    A reviewer's "different" decision holds whatever the source's person id says; the
+    built-in rules never separate rows of one source sharing its person id
+    (:func:`famlink.linkage.cannot_link.forbidden_pairs_sql`)."""
+    built_in = cannot_link.forbidden_pairs_sql("person_records", cannot_link.columns_of(con), rules)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __famlink_conflicts AS
+        SELECT * FROM ({built_in}) b(rule, sa, ra, sb, rb)
+        UNION
+        SELECT '{cannot_link.REVIEWER}', * FROM ({cannot_link_sql}) c(sa, ra, sb, rb)
+        """  # noqa: S608 - famlink's own SQL
+    )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE __famlink_rebuild AS
-        SELECT DISTINCT pa.person_id
+        CREATE OR REPLACE TEMP TABLE __famlink_rebuild_rules AS
+        SELECT pa.person_id, c.rule
         FROM __famlink_conflicts c
         JOIN person_records pa ON pa.source = c.sa AND pa.record_id = c.ra
         JOIN person_records pb ON pb.source = c.sb AND pb.record_id = c.rb
         WHERE pa.person_id = pb.person_id
+        GROUP BY pa.person_id, c.rule
         """
     )
-    if not con.execute("SELECT count(*) FROM __famlink_rebuild").fetchall()[0][0]:
-        return {}
+    by_rule = dict(con.execute(
+        "SELECT rule, count(*) FROM __famlink_rebuild_rules GROUP BY rule ORDER BY rule").fetchall())
+    if not by_rule:
+        return {}, ClustersSplit()
+    con.execute("CREATE OR REPLACE TEMP TABLE __famlink_rebuild AS "
+                "SELECT DISTINCT person_id FROM __famlink_rebuild_rules")
     conflicts = [((a, b), (c, d)) for a, b, c, d in con.execute(
-        "SELECT * FROM __famlink_conflicts").fetchall()]
+        "SELECT DISTINCT sa, ra, sb, rb FROM __famlink_conflicts").fetchall()]
     clusters: dict[str, list[tuple[str, str]]] = {}
     for cid, source, record_id in con.execute(
         "SELECT person_id, source, record_id FROM person_records JOIN __famlink_rebuild "
@@ -277,12 +248,15 @@ def _rebuild_conflicting_clusters(
         WHERE s.dob IS NULL AND s.nhs_number IS NULL
         """
     ).fetchall()
-    return split_conflicting_clusters(
+    parts = split_conflicting_clusters(
         clusters,
         [((a, b), (c, d), p) for a, b, c, d, p in links],
         conflicts,
         unanchored=[(s, r) for s, r in unanchored],
     )
+    ordered = {name: by_rule[name] for name in (*cannot_link.RULE_NAMES, cannot_link.REVIEWER)
+               if name in by_rule}
+    return parts, ClustersSplit(total=len(parts), by_rule=ordered)
 
 
 def _assign_final_ids(

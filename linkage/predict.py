@@ -23,6 +23,7 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 from famlink.linkage import model_spec, splink_model, stable_ids
 from famlink.linkage.errors import FamlinkError
 from famlink.linkage.model_options import ModelOptions
+from famlink.linkage.persons import ClustersSplit
 
 # Probabilities are rounded before they are stored: the last bits of a float sum depend on
 # how DuckDB's threads split the work, and outputs must be byte-identical run to run.
@@ -111,7 +112,7 @@ class Prediction:
     timings: dict[str, float] = field(default_factory=dict)
     #: (clusters rebuilt, person changes) if the backend also clustered and wrote
     #: ``person_records``, ``persons`` and ``person_changes`` (Spark); None: cluster here
-    clustered: tuple[int, stable_ids.PersonChanges] | None = None
+    clustered: tuple[ClustersSplit, stable_ids.PersonChanges] | None = None
     #: what the model compares, left out and blocks on (printed by the CLI)
     model_summary: model_spec.ModelSummary | None = None
 

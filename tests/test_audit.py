@@ -93,12 +93,12 @@ def _remove_people(data: Path, records: list[tuple[str, str]]) -> None:
         (column,) = spec.columns["record_id"]
         text = spec.path.read_text(encoding="utf-8")
         newline = "\r\n" if "\r\n" in text else "\n"
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter))
         at = rows[0].index(column)
         kept = [r for r in rows if r[at] not in drop]
         assert len(kept) == len(rows) - len(drop)
         buf = io.StringIO(newline="")
-        csv.writer(buf, lineterminator=newline).writerows(kept)
+        csv.writer(buf, lineterminator=newline, delimiter=spec.delimiter).writerows(kept)
         spec.path.write_text(buf.getvalue(), encoding="utf-8", newline="")
 
 
@@ -107,14 +107,14 @@ def test_a_decision_on_a_flag_that_goes_away_is_reported_as_orphaned(
 ) -> None:
     out = _copy_run(linked, tmp_path)
     with duckdb.connect(str(out / "famlink.duckdb")) as con:
-        # a man known only to housing: delete his tenancy records and his flag goes
+        # a man known to one agency only: delete his records there and his flag goes
         key, adult = con.execute(
             """SELECT min(f.flag_key), arg_min(f.adult_person_id, f.flag_key)
                FROM flags f WHERE f.flag_type = 'unrecorded_male_carer'
-                 AND NOT EXISTS (SELECT 1 FROM person_records pr
-                                 WHERE pr.person_id = f.adult_person_id
-                                   AND pr.source <> 'housing')"""
+                 AND (SELECT count(DISTINCT pr.source) FROM person_records pr
+                      WHERE pr.person_id = f.adult_person_id) = 1"""
         ).fetchone()
+        assert key is not None
         records = con.execute(
             "SELECT source, record_id FROM person_records WHERE person_id = ?", [adult]
         ).fetchall()
@@ -133,7 +133,9 @@ def test_a_decision_on_a_flag_that_goes_away_is_reported_as_orphaned(
         assert orphan.flag_key == key and orphan.status == "orphaned"
         assert orphan.explanation == before.explanation  # the flag as it was when decided
         assert orphan.latest is not None and orphan.latest.reason == "He moved out in 2019"
-        assert orphan.latest.evidence_summary and "housing" in orphan.latest.evidence_summary
+        # the evidence as it was: the removed records themselves
+        assert orphan.latest.evidence_summary
+        assert any(rid in orphan.latest.evidence_summary for _, rid in records)
         assert audit.audit_summary(con)["orphaned"] == 1
         assert audit.history(con, key) == [before]  # still reachable by its key
         with pytest.raises(audit.UnknownFlagError, match="no longer raised"):

@@ -38,7 +38,9 @@ def print_run_summary(summary: object) -> None:
         f"Linked {link.records:,} people records into {link.persons:,} persons "
         f"({link.links_kept:,} links at or above {summary.job.linkage.match_threshold}; "
         f"{link.clusters_split} cluster(s) split because they held records known to be"
-        " different people: different NHS numbers, or related to each other)."
+        " different people" + (": " + ", ".join(
+            f"{n} by {rule}" for rule, n in link.clusters_split_by_rule.items()
+        ) if link.clusters_split_by_rule else "") + "; see docs/jobfile.md [linkage.cannot_link])."
     )
     changes = link.person_changes
     if changes is not None and (changes.unchanged or changes.changed or changes.gone):

@@ -9,11 +9,13 @@ DuckDB run writes them. See docs/scaling.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from famlink.linkage.cannot_link import RULES, CannotLinkRule
 from famlink.linkage.jobfile import Job, SparkSettings
 from famlink.linkage.model_options import ModelOptions
 from famlink.linkage.predict import Prediction
@@ -60,8 +62,9 @@ class SparkBackend:
 
     def predict(
         self, con: duckdb.DuckDBPyConnection, *, out_dir: Path, seed: int, match_threshold: float,
-        link_floor: float, model: Path | None,
+        link_floor: float, model: Path | None, cannot_link: Sequence[CannotLinkRule] = RULES,
     ) -> Prediction:
         return training.predict_spark(
             con, out_dir=out_dir, seed=seed, match_threshold=match_threshold,
-            link_floor=link_floor, model=model, settings=self.settings, options=self.model_options)
+            link_floor=link_floor, model=model, settings=self.settings, options=self.model_options,
+            cannot_link=cannot_link)

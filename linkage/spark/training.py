@@ -20,21 +20,25 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from famlink.linkage import model_spec, review, splink_model, stable_ids
+from famlink.linkage import model_spec, splink_model, stable_ids
+from famlink.linkage.cannot_link import RULES, CannotLinkRule
 from famlink.linkage.errors import FamlinkError
 from famlink.linkage.jobfile import SparkSettings
 from famlink.linkage.model_options import ModelOptions
 from famlink.linkage.persons import (
     COMPONENTS_TABLE,
+    ClustersSplit,
     cluster_edges_sql,
     cluster_links_sql,
     cluster_nodes_sql,
     cluster_persons,
+    must_links_sql,
 )
 from famlink.linkage.predict import (
     SPLINK_LOG_LEVEL,
@@ -114,7 +118,7 @@ def spark_components(engine: SparkSQLConnection, db_api: SparkAPI, *, match_thre
     the threshold plus the reviewers' must-links."""
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-    links = cluster_links_sql("record_links", f"({review.MUST_LINK_SQL})", match_threshold)
+    links = cluster_links_sql("record_links", f"({must_links_sql(engine)})", match_threshold)
     clustered = cluster_pairwise_predictions_at_threshold(
         nodes=engine.query(cluster_nodes_sql("source_records")),
         edges=engine.query(cluster_edges_sql(f"({links}) AS links")),
@@ -131,8 +135,8 @@ def spark_components(engine: SparkSQLConnection, db_api: SparkAPI, *, match_thre
 
 def cluster_on_spark(
     con: duckdb.DuckDBPyConnection, spark: SparkSession, db_api: SparkAPI, *,
-    match_threshold: float, folder: Path,
-) -> tuple[int, stable_ids.PersonChanges]:
+    match_threshold: float, folder: Path, cannot_link: Sequence[CannotLinkRule] = RULES,
+) -> tuple[ClustersSplit, stable_ids.PersonChanges]:
     """The whole clustering on Spark: connected components, cannot-links, the rebuild of
     the clusters holding one, person ids, stable ids and ``persons`` — the DuckDB backend's
     code (:func:`famlink.linkage.persons.cluster_persons`) run through the Spark stand-in. Its inputs
@@ -147,10 +151,12 @@ def cluster_on_spark(
         inputs[table] = to_parquet(con, table, path)
         engine.register(table, spark.read.parquet(str(path)))
     components = spark_components(engine, db_api, match_threshold=match_threshold)
-    clustered = cluster_persons(engine, match_threshold=match_threshold, components=components)
+    clustered = cluster_persons(engine, match_threshold=match_threshold, components=components,
+                                rules=cannot_link)
     schema = duckdb_schema_of(
         {**inputs, COMPONENTS_TABLE: [("node_id", "VARCHAR"), ("cluster_id", "VARCHAR")]},
-        lambda empty: cluster_persons(empty, match_threshold=match_threshold, components=COMPONENTS_TABLE),
+        lambda empty: cluster_persons(empty, match_threshold=match_threshold, components=COMPONENTS_TABLE,
+                                      rules=cannot_link),
         CLUSTERING_OUTPUTS,
     )
     for table, order in CLUSTERING_OUTPUTS.items():
@@ -168,9 +174,10 @@ def predict_spark(
     model: Path | None,
     settings: SparkSettings,
     options: ModelOptions | None = None,
+    cannot_link: Sequence[CannotLinkRule] = RULES,
 ) -> Prediction:
-    """Train (or load) the model, predict and cluster on Spark; write ``record_links``,
-    ``person_records``, ``persons`` and ``person_changes`` into ``con`` and the Spark model
+    """Train (or load) the model, predict and cluster on Spark (with the ``cannot_link``
+    rules); write ``record_links``, ``person_records``, ``persons`` and ``person_changes`` into ``con`` and the Spark model
     to ``out_dir/model.json``."""
     from splink import Linker
 
@@ -238,7 +245,7 @@ def predict_spark(
 
             t0 = time.perf_counter()
             clustered = cluster_on_spark(con, spark, db_api, match_threshold=match_threshold,
-                                         folder=work / "clustering")
+                                         folder=work / "clustering", cannot_link=cannot_link)
             timings["cluster_on_spark"] = time.perf_counter() - t0
     except FamlinkError:
         raise
