@@ -26,7 +26,7 @@ from famlink.linkage.errors import JobFileError
 MODEL_KEYS = (
     "drop_comparisons", "comparisons", "blocking_rules", "add_blocking_rules",
     "drop_blocking_rules", "em_blocks", "max_empty_share", "em_max_pairs", "u_max_pairs",
-    "deterministic_recall",
+    "deterministic_recall", "wide_rule_pairs_per_record",
 )
 _COMPARISON_KEYS = ("library", "column", "thresholds", "term_frequency_adjustments")
 _COLUMN = re.compile(r"[a-z][a-z0-9_]*")
@@ -83,6 +83,10 @@ class ModelOptions:
     em_max_pairs: float = 5e6
     u_max_pairs: float = 5e6
     deterministic_recall: float = 0.8
+    #: a one-field blocking rule (date of birth alone, postcode alone) is used only when the
+    #: pairs it makes are at most this many per record: on small or varied data it recovers
+    #: pairs with both names mistyped; on a large extract it would compare too many
+    wide_rule_pairs_per_record: float = 5.0
 
 
 Fail = Callable[..., JobFileError]
@@ -122,6 +126,8 @@ def read_model_table(table: Mapping[str, Any], fail: Fail) -> ModelOptions:
         u_max_pairs=_number(table, "u_max_pairs", defaults.u_max_pairs, fail, low=1.0),
         deterministic_recall=_number(table, "deterministic_recall", defaults.deterministic_recall,
                                      fail, low=0.01, high=1.0),
+        wide_rule_pairs_per_record=_number(table, "wide_rule_pairs_per_record",
+                                           defaults.wide_rule_pairs_per_record, fail, low=0.0),
     )
 
 

@@ -88,6 +88,8 @@ class Profile:
 
     records: int
     filled: Mapping[str, float]
+    #: pairs of records sharing a value, per column a one-field rule may block on
+    pairs: Mapping[tuple[str, ...], int] = field(default_factory=dict)
 
     def share(self, column: str) -> float | None:
         """The share filled, or None when the data has no such column."""
@@ -112,8 +114,23 @@ def profile(con: duckdb.DuckDBPyConnection) -> Profile:
         f"SELECT count(*), {', '.join(counts)} FROM (SELECT {input_columns_sql(con)} FROM source_records)"  # noqa: S608
     ).fetchall()[0]
     total = row[0]
+    pairs = {}
+    for rule in WIDE_RULES:
+        if all(name in columns for name in rule):
+            keys = ", ".join(f'"{name}"' for name in rule)
+            present = " AND ".join(f'"{name}" IS NOT NULL' for name in rule)
+            pairs[rule] = int(con.execute(
+                f'SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n FROM '  # noqa: S608
+                f'(SELECT {input_columns_sql(con)} FROM source_records) WHERE {present} '
+                f'GROUP BY {keys})').fetchall()[0][0])
     return Profile(records=total, filled={
-        name: (n / total if total else 0.0) for name, n in zip(columns, row[1:], strict=True)})
+        name: (n / total if total else 0.0) for name, n in zip(columns, row[1:], strict=True)},
+        pairs=pairs)
+
+
+#: blocking rules on one fact alone, used when the data makes few enough pairs on them (see
+#: ModelOptions.wide_rule_pairs_per_record): the same date of birth, postcode, or house
+WIDE_RULES: tuple[tuple[str, ...], ...] = (("dob",), ("postcode",), ("address_number", "address_street"))
 
 
 # --- the spec ---------------------------------------------------------------------------------
@@ -311,6 +328,12 @@ def _blocking_rules(prof: Profile, options: ModelOptions, usable: Any, identifie
         wanted = [r for r in wanted if all(usable(f) or f == "first_name_as_written"
                                            or f == "surname_first_token" and usable("surname")
                                            for f in _rule_fields(r))]
+        # One field alone finds the pairs whose names are both mistyped or replaced — when
+        # the data makes few enough pairs on it to afford (sized from the data, not fixed).
+        budget = options.wide_rule_pairs_per_record * prof.records
+        wanted += [r for r in WIDE_RULES
+                   if all(usable(c) or c == "address_number" and usable("address_street") for c in r)
+                   and budget > 0 and prof.pairs.get(r, budget + 1) <= budget]
     for rule in options.add_blocking_rules:
         if rule not in wanted:
             wanted.append(tuple(rule))

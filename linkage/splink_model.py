@@ -23,6 +23,8 @@ from splink import ColumnExpression, Linker, SettingsCreator
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.blocking_rule_library import CustomRule
 from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+from splink.internals.dialects import SplinkDialect
 
 from famlink.linkage.errors import FamlinkError
 
@@ -109,6 +111,29 @@ def _names_swapped_level(label: str) -> cll.CustomLevel:
     )
 
 
+class _NamesSwappedTypoLevel(ComparisonLevelCreator):
+    """Names the other way round with a keying error in one or both ("Leon Mason" and
+    "Mason Leo n"): both crossings close (Jaro-Winkler >= 0.88). A level class rather than
+    custom SQL so each backend gets its own Jaro-Winkler function."""
+
+    def __init__(self, label: str, threshold: float = 0.88) -> None:
+        self.label = label
+        self.threshold = threshold
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        jw = sql_dialect.jaro_winkler_function_name
+        first, surname = "first_name_as_written", "surname"
+        return (f"{jw}({first}_l, {surname}_r) >= {self.threshold} "
+                f"AND {jw}({surname}_l, {first}_r) >= {self.threshold}")
+
+    def create_label_for_charts(self) -> str:
+        return self.label
+
+
+def _names_swapped_typo_level(label: str) -> ComparisonLevelCreator:
+    return _NamesSwappedTypoLevel(label)
+
+
 def _among_other_names_level(column: str, others: str, label: str) -> cll.CustomLevel:
     """One record's name is among the other's other names (middle, preferred or former):
     "Mary" and "Jane Mary Smith" who goes by her middle name; "Patel" and a former "Patel"."""
@@ -137,6 +162,11 @@ def _name_comparison(column: str, label: str, *, swap_counts: bool,
         # The swap is one piece of evidence: the surname comparison has the level too (so
         # a swapped pair does not fall to "else") but with weight zero, fixed.
         else _names_swapped_level("Swapped (counted under first name)").configure(
+            m_probability=0.5, u_probability=0.5, fix_m_probability=True, fix_u_probability=True
+        ),
+        _names_swapped_typo_level("Swapped, with a typo")
+        if swap_counts
+        else _names_swapped_typo_level("Swapped with a typo (counted under first name)").configure(
             m_probability=0.5, u_probability=0.5, fix_m_probability=True, fix_u_probability=True
         ),
     ]

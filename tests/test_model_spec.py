@@ -342,3 +342,17 @@ def test_a_one_source_job_without_nhs_numbers_links(tmp_path: Path) -> None:
     accuracy = linkage_accuracy(con, SAMPLE / "_truth")
     assert accuracy.records == 343
     assert accuracy.pairwise_f1 >= 0.9, accuracy
+
+
+def test_one_fact_blocking_rules_are_used_only_when_the_data_makes_few_pairs_on_them() -> None:
+    # 200 records over 200 dates of birth: blocking on the date alone is cheap and finds the
+    # pairs whose names are both mistyped; the same records all born on 4 dates are not.
+    varied = [person(i) for i in range(200)]
+    spec = spec_for(varied)
+    assert ("dob",) in [r.columns for r in spec.blocking_rules]
+    crowded = [person(i, dob=date(1980, 1, 1 + i % 4)) for i in range(200)]
+    assert ("dob",) not in [r.columns for r in spec_for(crowded).blocking_rules]
+    # the budget is the job's: 0 pairs per record switches the one-fact rules off
+    spec = spec_for(varied, options=ModelOptions(wide_rule_pairs_per_record=0.0))
+    assert all(len(r.columns) > 1 or r.columns == ("nhs_number",) or r.columns[0].startswith("id_")
+               or r.columns == (model_spec.SWAPPED_NAMES,) for r in spec.blocking_rules)
