@@ -67,7 +67,8 @@ ADDRESS_PARTS = ("uprn", "postcode", "postcode_district", "address_number", "add
 
 def _address_comparison(parts: Sequence[str]) -> cl.CustomComparison:
     """Where the person lives, from the populated ``parts``: same property (UPRN), same
-    postcode, same house number and street, same postcode district, else.
+    postcode, same house number and street, same number with the street alike, postcode one
+    keying error apart, same postcode district, else.
 
     One comparison, not several, because the parts are not independent: two records at the
     same flat always share a postcode and a street, and counting each would multiply the
@@ -90,6 +91,14 @@ def _address_comparison(parts: Sequence[str]) -> cl.CustomComparison:
     if text:
         levels.append(cll.And(cll.ExactMatchLevel("address_number"), cll.ExactMatchLevel("address_street"))
                       .configure(label_for_charts="Same house number and street"))
+    # Keying errors in an address are common (a postcode's last two letters swapped, a
+    # street name mistyped); each is its own, weaker level, which EM weighs from the data.
+    if text:
+        levels.append(cll.And(cll.ExactMatchLevel("address_number"), cll.JaroWinklerLevel("address_street", 0.88))
+                      .configure(label_for_charts="Same house number, street alike"))
+    if "postcode" in has:
+        levels.append(cll.DamerauLevenshteinLevel("postcode", 1)
+                      .configure(label_for_charts="Postcode one keying error apart"))
     if "postcode_district" in has:
         levels.append(cll.ExactMatchLevel("postcode_district").configure(label_for_charts="Same postcode district"))
     levels.append(cll.ElseLevel())
