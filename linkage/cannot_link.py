@@ -249,15 +249,35 @@ def _parent_age(columns: Columns) -> str:
     """  # noqa: S608 - fixed SQL fragments only
 
 
+#: relationships in which the related record is of the record's own or an older generation,
+#: and those in which it is of a younger one: one agency recording one person's partner
+#: and one person's son (two occupants of one tenancy) records two people
+OLDER_OR_PEER_RELATIONSHIPS = ("mother", "father", "parent", "step_parent", "partner",
+                               "ex_partner", "co_parent", "grandparent")
+YOUNGER_RELATIONSHIPS = ("child", "step_child", "grandchild")
+
+
 def _related(columns: Columns) -> str:
-    return """
+    older = ", ".join(f"'{r}'" for r in OLDER_OR_PEER_RELATIONSHIPS)
+    younger = ", ".join(f"'{r}'" for r in YOUNGER_RELATIONSHIPS)
+    return f"""
         SELECT a.source, a.record_id, b.source, b.record_id
         FROM relationships r
         JOIN m a ON a.source = r.source AND a.record_id = r.record_id
         JOIN m b ON b.source = r.source AND b.record_id = r.related_record_id
          AND b.person_id = a.person_id
         WHERE r.record_id <> r.related_record_id
-    """
+        UNION
+        -- one record's partner (or parent) and that record's child, in one agency's records
+        SELECT a.source, a.record_id, b.source, b.record_id
+        FROM relationships ra
+        JOIN relationships rb ON rb.source = ra.source AND rb.record_id = ra.record_id
+        JOIN m a ON a.source = ra.source AND a.record_id = ra.related_record_id
+        JOIN m b ON b.source = rb.source AND b.record_id = rb.related_record_id
+         AND b.person_id = a.person_id
+        WHERE ra.relationship IN ({older}) AND rb.relationship IN ({younger})
+          AND ra.related_record_id <> rb.related_record_id
+    """  # noqa: S608 - fixed SQL fragments only
 
 
 #: the built-in rules, in the order the run reports them
@@ -270,7 +290,8 @@ RULES: tuple[CannotLinkRule, ...] = (
     CannotLinkRule(
         "related",
         "an agency records the two as related to each other (mother and child, siblings, "
-        "a tenant and the son named after him): a person is not their own relative",
+        "a tenant and the son named after him), or as one person's partner (or parent) and "
+        "that person's child: a person is not their own relative",
         _related,
     ),
     CannotLinkRule(
