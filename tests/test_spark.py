@@ -4,7 +4,8 @@ Each stage's tables are compared with DuckDB's from the same inputs: ingest (the
 the quarantine fixture and values chosen to trip a translation), the clustering into
 persons (with a reviewer's cannot-link and ids carried forward) and the models stage, all
 identical row for row (ingest, the job file's ``[spark]`` table and Spark's failures:
-``test_spark_ingest.py``). The committed sample is also run whole on both backends. The two
+``test_spark_ingest.py``; a one-source job with a declared identifier:
+``test_spark_dedupe.py``). The committed sample is also run whole on both backends. The two
 agree on everything but the u probabilities: Splink samples record pairs for u by hashing
 record ids, and DuckDB's ``hash()`` and Spark's ``hash()`` are different functions, so the
 two backends estimate u from different (equally random, each deterministic) samples. λ and
