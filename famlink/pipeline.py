@@ -18,11 +18,12 @@ import duckdb
 from famlink.linkage import manifest
 from famlink.linkage.backend import Backend, backend_for
 from famlink.linkage.errors import FamlinkError
-from famlink.linkage.ingest import check_strict
+from famlink.linkage.ingest import DataFitError, check_strict
 from famlink.linkage.jobfile import BACKENDS, Job, load_job
 from famlink.linkage.link import LinkResult, link_records
 from famlink.linkage.output import DATABASE_NAME
 from famlink.linkage.reconcile import IngestReport
+from famlink.linkage.warning_table import write_warnings
 from famlink.models.flags import FlagSettings, flag_settings
 
 Progress = Callable[[str], None]
@@ -39,6 +40,7 @@ LINKAGE_TABLES = (
     "record_links",
     "person_records",
     "persons",
+    "warnings",
 )
 
 
@@ -168,10 +170,7 @@ def _stages(
     stages = 3 if with_models else 2
     on = engine.where()
     progress(f"[1/{stages}] Reading and standardising {len(job.sources)} sources{on} …")
-    report = engine.ingest(con, job, out_dir=out)
-    for warning in report.warnings:
-        progress(f"      warning: {warning}")
-    check_strict(job, report)  # the Spark backend's ingest leaves it to here
+    report = _ingest(con, job, engine, out, run_id, progress)
     timings["ingest"] = time.perf_counter() - t0
     progress(f"      done in {timings['ingest']:.1f}s")
 
@@ -208,6 +207,22 @@ def _stages(
         progress(f"      done in {timings['models']:.1f}s")
     _drop_scratch_tables(con)
     return RunSummary(out, database, run_id, job, report, result, models_report, timings)
+
+
+def _ingest(con: duckdb.DuckDBPyConnection, job: Job, engine: Backend, out: Path, run_id: str,
+            progress: Progress) -> IngestReport:
+    """Ingest, its warnings printed and written to ``warnings`` — also when ``--strict``
+    stops the run on them, so the data officer can query what stopped it."""
+    try:
+        report = engine.ingest(con, job, out_dir=out)
+    except DataFitError as err:  # the DuckDB backend stops inside ingest
+        write_warnings(con, run_id, err.warnings)
+        raise
+    for warning in report.warnings:
+        progress(f"      warning: {warning}")
+    write_warnings(con, run_id, report.warnings)
+    check_strict(job, report)  # the Spark backend's ingest leaves it to here
+    return report
 
 
 def _drop_scratch_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -4,8 +4,8 @@ A wrong format is silent otherwise: a date that does not parse is nulled (and co
 a day/month swap parses every date whose day is at most 12 — wrongly. So, per extract and
 mapped date column (text, not a Parquet ``DATE``), over its non-empty values:
 
-- **low parse rate**: the job file's formats read fewer than :data:`MIN_PARSED_SHARE` of
-  them;
+- **low parse rate**: the job file's formats read less than the file's ``date_min_parsed``
+  share of them (default :data:`~famlink.linkage.job_sources.DEFAULT_DATE_MIN_PARSED`, 90 %);
 - **likely day/month swap**: no value is read *only* by the formats as written while some
   are read only with ``%d`` and ``%m`` exchanged. A value whose first field is above 12
   settles which is the day; in genuine day-first data about 60 % of dates have a day above
@@ -28,9 +28,6 @@ from famlink.linkage import standardise as std
 from famlink.linkage.job_sources import DATE_FIELDS
 from famlink.linkage.reconcile import DataWarning
 from famlink.linkage.staging import Extract
-
-#: below this share of non-empty values parsed, a column's date_format is reported
-MIN_PARSED_SHARE = 0.9
 
 #: formats tried on a column's values to suggest one that fits (in order: ties go to the
 #: earlier one, so day-first UK formats come before month-first ones)
@@ -101,7 +98,7 @@ def _check_column(con: duckdb.DuckDBPyConnection, extract: Extract, name: str,
         ).fetchall()
         non_empty, parsed = int(non_empty or 0), int(parsed or 0)
         swap_only, written_only = int(swap_only or 0), int(written_only or 0)
-        low = non_empty > 0 and parsed < MIN_PARSED_SHARE * non_empty
+        low = non_empty > 0 and parsed < spec.date_min_parsed * non_empty
         swap = swap_only > 0 and written_only == 0
         if not (low or swap):
             return None
@@ -113,7 +110,8 @@ def _check_column(con: duckdb.DuckDBPyConnection, extract: Extract, name: str,
     return DataWarning(
         kind="date_format", source=extract.source.name, file_kind=spec.kind,
         file=spec.path_text, field=name, column=column, formats=tuple(formats),
-        non_empty=non_empty, parsed=parsed, low_parse_rate=low, day_month_swap=swap,
+        non_empty=non_empty, parsed=parsed, min_parsed=spec.date_min_parsed,
+        low_parse_rate=low, day_month_swap=swap,
         swapped_only=swap_only, suggested_format=suggestion,
         suggested_parses=suggested_parses if suggestion else None,
     )

@@ -26,7 +26,7 @@ import csv
 import hashlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -37,10 +37,10 @@ from famlink.linkage.date_check import check_date_formats
 from famlink.linkage.errors import InputDataError, JobFileError
 from famlink.linkage.job_sources import identifier_names
 from famlink.linkage.jobfile import FileSpec, Job
-from famlink.linkage.reconcile import FileReport, IngestReport, reconcile
+from famlink.linkage.reconcile import DataWarning, FileReport, IngestReport, reconcile
 from famlink.linkage.staging import KIND_ORDER, Extract, create_stage_tables, stage, standardise
 
-__all__ = ["FileReport", "IngestReport", "check_strict", "ingest", "read_columns"]
+__all__ = ["DataFitError", "FileReport", "IngestReport", "check_strict", "ingest", "read_columns"]
 
 
 q = std.quote_ident
@@ -95,6 +95,16 @@ def read_extract(con: duckdb.DuckDBPyConnection, extract: Extract, report: Inges
     ))
 
 
+class DataFitError(InputDataError):
+    """``famlink link --strict``: data that does not fit the job file, as an error. Carries
+    the warnings found so far, so the run that stopped still records them."""
+
+    def __init__(self, message: str, *, warnings: Sequence[DataWarning], file: str,
+                 column: str, hint: str) -> None:
+        super().__init__(message, file=file, column=column, hint=hint)
+        self.warnings = tuple(warnings)
+
+
 def check_strict(job: Job, report: IngestReport) -> None:
     """With ``famlink link --strict``, the first of ``report``'s warnings as an error."""
     if not job.strict or not report.warnings:
@@ -102,9 +112,9 @@ def check_strict(job: Job, report: IngestReport) -> None:
     first = report.warnings[0]
     more = len(report.warnings) - 1
     others = f" ({more} more warning(s) so far)" if more else ""
-    raise InputDataError(
+    raise DataFitError(
         f"source {first.source!r}, {first.file_kind}.{first.field}: {first.problem()}{others}",
-        file=first.file, column=first.column,
+        warnings=report.warnings, file=first.file, column=first.column,
         hint=f"{first.suggestion()}: set it in the job file for this extract; "
              "without --strict famlink warns and goes on",
     )

@@ -92,6 +92,9 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
 FORMATS = ("csv", "parquet")
 ENCODINGS = ("utf-8", "latin-1")
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d",)
+#: ``date_min_parsed``: below this share of a date column's non-empty values read by its
+#: ``date_format``, ingest warns (``famlink link --strict``: stops)
+DEFAULT_DATE_MIN_PARSED = 0.9
 SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 #: an identifier's name in ``[sources.people.identifiers]`` (its column: ``id_<name>``)
 IDENTIFIER_NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -100,8 +103,8 @@ RESERVED_IDENTIFIERS = ("nhs_number", "uprn")
 #: ``postcode_format``: ``uk`` validates UK postcodes; ``any`` keeps any postcode as written
 POSTCODE_FORMATS = ("uk", "any")
 _SOURCE_KEYS = ("name", "agency", "primary", *FILE_KINDS)
-_FILE_KEYS = ("path", "format", "delimiter", "encoding", "date_format", "columns", "codes",
-              "episode_ends")
+_FILE_KEYS = ("path", "format", "delimiter", "encoding", "date_format", "date_min_parsed",
+              "columns", "codes", "episode_ends")
 #: keys only a people file has
 _PEOPLE_KEYS = ("identifiers", "postcode_format")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet",
@@ -132,6 +135,9 @@ class FileSpec:
     identifiers: Mapping[str, str] = field(default_factory=dict)
     #: people files: ``uk`` (validated UK postcodes) or ``any`` (kept as written)
     postcode_format: str = "uk"
+    #: a date column whose formats read less than this share of its non-empty values is
+    #: reported (:mod:`famlink.linkage.date_check`)
+    date_min_parsed: float = DEFAULT_DATE_MIN_PARSED
 
     def mapped_columns(self) -> list[tuple[str, tuple[str, ...]]]:
         """Every extract column the job file names, with the key that names it
@@ -286,6 +292,7 @@ class SourceReader(TableReader):
             delimiter=delimiter,
             encoding=encoding,
             date_formats=self.date_formats(table.get("date_format"), kind, source),
+            date_min_parsed=self.date_min_parsed(table.get("date_min_parsed"), kind, source),
             columns=self.columns(table.get("columns"), kind, source),
             codes=codes,
             episode_ends=self.episode_ends(table.get("episode_ends"), kind, source,
@@ -377,6 +384,19 @@ class SourceReader(TableReader):
                 raise self.fail(key, f"not a usable strptime date format: {fmt!r}",
                                 source=source, hint="e.g. %d/%m/%Y, %Y-%m-%d, %d-%b-%Y, %Y%m%d")
         return tuple(formats)
+
+    def date_min_parsed(self, value: Any, kind: str, source: str) -> float:
+        """``date_min_parsed``: a share in (0, 1]. 0 would silence the check, which is not
+        what a data officer lowering it for a known-messy column means."""
+        if value is None:
+            return DEFAULT_DATE_MIN_PARSED
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise self.fail(f"{kind}.date_min_parsed",
+                            f"must be a number above 0 and at most 1, not {value!r}",
+                            source=source,
+                            hint="the share of a date column's non-empty values its date_format "
+                                 "must read, e.g. date_min_parsed = 0.8 (default 0.9)")
+        return float(value)
 
     def columns(self, value: Any, kind: str, source: str) -> dict[str, tuple[str, ...]]:
         prefix = f"{kind}.columns"

@@ -51,11 +51,18 @@ class FileReport:
         return self.rows_read == self.rows_used + self.rows_quarantined
 
 
+#: a date column's formats read less than its ``date_min_parsed`` share of its values
+DATE_FORMAT_UNPARSED = "date_format_unparsed"
+#: no value is read only as written, some only with day and month exchanged
+DATE_DAY_MONTH_SWAP = "date_day_month_swap"
+
+
 @dataclass(frozen=True)
 class DataWarning:
     """Data that does not fit the job file, found while reading (``famlink link`` prints it,
-    records it in ``runs.counts`` and, with ``--strict``, stops). Today one kind:
-    ``date_format``, a date column its formats do not fit (:mod:`famlink.linkage.date_check`).
+    records it in ``runs.counts`` and the ``warnings`` table and, with ``--strict``, stops).
+    Today one kind: ``date_format``, a date column its formats do not fit
+    (:mod:`famlink.linkage.date_check`), as one or both of :meth:`kinds`.
     """
 
     kind: str
@@ -69,7 +76,9 @@ class DataWarning:
     formats: tuple[str, ...]
     non_empty: int
     parsed: int
-    #: the formats read fewer than 90 % of the non-empty values
+    #: the file's ``date_min_parsed``: the share of ``non_empty`` the formats must read
+    min_parsed: float
+    #: the formats read less than ``min_parsed`` of the non-empty values
     low_parse_rate: bool
     #: no value is read only as written, some only with day and month exchanged
     day_month_swap: bool
@@ -77,6 +86,12 @@ class DataWarning:
     swapped_only: int
     suggested_format: str | None
     suggested_parses: int | None
+
+    def kinds(self) -> tuple[str, ...]:
+        """The ``warnings`` table's kind of each problem found (a column can have both)."""
+        found = ((DATE_FORMAT_UNPARSED, self.low_parse_rate),
+                 (DATE_DAY_MONTH_SWAP, self.day_month_swap))
+        return tuple(kind for kind, present in found if present)
 
     def problem(self) -> str:
         """What does not fit, with the counts (no place, no suggestion)."""

@@ -223,7 +223,9 @@ def test_data_dir_resolves_extract_paths_and_names_a_missing_one(tmp_path) -> No
 # --- date formats that do not fit -------------------------------------------------------------
 
 
-def _dates_job(tmp_path: Path, values: list[str], date_format: str) -> Path:
+def _dates_job(tmp_path: Path, values: list[str], date_format: str, extra: str = "") -> Path:
+    """A one-source job whose people file has ``values`` in its ``dob`` column; ``extra``:
+    more lines of ``[sources.people]``."""
     rows = "".join(f"{i},Name{i},{v}\n" for i, v in enumerate(values, start=1))
     (tmp_path / "people.csv").write_text("id,sn,dob\n" + rows, encoding="utf-8")
     job = tmp_path / "job.toml"
@@ -235,6 +237,7 @@ def _dates_job(tmp_path: Path, values: list[str], date_format: str) -> Path:
           [sources.people]
           path = "people.csv"
           date_format = "{date_format}"
+          {extra}
             [sources.people.columns]
             record_id = "id"
             surname = "sn"
@@ -278,6 +281,90 @@ def test_a_format_that_fits_gives_no_warning(tmp_path) -> None:
     assert report.warnings == []
 
 
+#: ISO dates, 8 of 10 readable: two written "25-Mar-2010" (80 % parsed; no swap possible
+#: with a day of 25 in both)
+EIGHT_OF_TEN = [f"2010-03-{d:02d}" for d in range(20, 28)] + ["25-Mar-2010", "26-Mar-2010"]
+
+
+@pytest.mark.parametrize(("setting", "warns"), [
+    ("", True),  # the default, 0.9: 80 % is too few
+    ("date_min_parsed = 0.75", False),  # a data officer who expects some free text
+    ("date_min_parsed = 0.8", False),  # exactly the share read: enough
+    ("date_min_parsed = 0.85", True),
+])
+def test_date_min_parsed_decides_whether_a_column_warns(tmp_path, setting: str,
+                                                          warns: bool) -> None:
+    job = load_job(_dates_job(tmp_path, EIGHT_OF_TEN, "%Y-%m-%d", setting))
+    report = ingest(duckdb.connect(), job)
+    assert [(w.parsed, w.non_empty, w.kinds()) for w in report.warnings] == (
+        [(8, 10, ("date_format_unparsed",))] if warns else [])
+    if warns:
+        assert report.warnings[0].min_parsed == job.sources[0].people.date_min_parsed
+    # --strict follows the same setting
+    strict = replace(job, strict=True)
+    if warns:
+        with pytest.raises(InputDataError, match="reads 8 of 10"):
+            ingest(duckdb.connect(), strict)
+    else:
+        ingest(duckdb.connect(), strict)
+
+
+def test_date_min_parsed_1_reports_a_single_unreadable_date(tmp_path) -> None:
+    values = [f"2010-03-{d:02d}" for d in range(1, 29)] + ["31/02/2010"]
+    assert ingest(duckdb.connect(), load_job(_dates_job(tmp_path, values, "%Y-%m-%d"))).warnings == []
+    job = load_job(_dates_job(tmp_path, values, "%Y-%m-%d", "date_min_parsed = 1"))
+    (warning,) = ingest(duckdb.connect(), job).warnings
+    assert (warning.parsed, warning.non_empty) == (28, 29)
+
+
+def test_the_warnings_table_has_one_row_per_problem_sorted(tmp_path) -> None:
+    """A column both under-read and day/month swapped is found under either kind; the rows
+    do not depend on the order the warnings were found in."""
+    from famlink.linkage.warning_table import write_warnings
+
+    (tmp_path / "events.csv").write_text(
+        "id,when,type\n1,2020-01-02,referral\n2,2020-12-25,referral\n", encoding="utf-8")
+    job = _dates_job(tmp_path, ["03/25/2010", "01/02/2011", "12/31/2009", "07/04/2012"],
+                     "%d/%m/%Y")
+    job.write_text(job.read_text(encoding="utf-8") + textwrap.dedent("""          [sources.events]
+          path = "events.csv"
+          date_format = "%Y-%d-%m"
+            [sources.events.columns]
+            record_id = "id"
+            event_date = "when"
+            event_type = "type"
+        """), encoding="utf-8")
+    report = ingest(duckdb.connect(), load_job(job))
+    assert [(w.file_kind, w.field) for w in report.warnings] == [
+        ("people", "dob"), ("events", "event_date")]
+    tables = []
+    for found in (report.warnings, report.warnings[::-1]):
+        con = duckdb.connect()
+        write_warnings(con, "RUN1", found)
+        tables.append(con.execute("SELECT * FROM warnings").fetchall())
+    assert tables[0] == tables[1]
+    con.execute("CREATE OR REPLACE TABLE w AS SELECT * FROM warnings")
+    assert con.execute(
+        "SELECT run_id, source, file_kind, file, field, column_name, kind, formats, non_empty,"
+        " parsed, swapped_only, min_parsed, suggested_format, suggested_parses FROM w"
+    ).fetchall() == [
+        ("RUN1", "src", "people", "people.csv", "dob", "dob", "date_day_month_swap",
+         ["%d/%m/%Y"], 4, 2, 2, 0.9, "%m/%d/%Y", 4),
+        ("RUN1", "src", "people", "people.csv", "dob", "dob", "date_format_unparsed",
+         ["%d/%m/%Y"], 4, 2, 2, 0.9, "%m/%d/%Y", 4),
+        ("RUN1", "src", "events", "events.csv", "event_date", "when", "date_day_month_swap",
+         ["%Y-%d-%m"], 2, 1, 1, 0.9, "%Y-%m-%d", 2),
+        ("RUN1", "src", "events", "events.csv", "event_date", "when", "date_format_unparsed",
+         ["%Y-%d-%m"], 2, 1, 1, 0.9, "%Y-%m-%d", 2),
+    ]
+    # the message is the line famlink link prints
+    assert con.execute("SELECT DISTINCT message FROM w ORDER BY 1").fetchall() == sorted(
+        [(str(w),) for w in report.warnings])
+    # a run with none empties the table: no earlier run's warnings are left to mislead
+    write_warnings(con, "RUN2", [])
+    assert con.execute("SELECT count(*) FROM warnings").fetchone() == (0,)
+
+
 def test_strict_stops_naming_file_column_counts_and_format(tmp_path) -> None:
     job = _dates_job(tmp_path, ["03/25/2010", "01/02/2011", "12/31/2009", "07/04/2012"],
                      "%d/%m/%Y")
@@ -292,6 +379,10 @@ def test_strict_stops_naming_file_column_counts_and_format(tmp_path) -> None:
     con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
     status, error, config = con.execute("SELECT status, error, config FROM runs").fetchone()
     assert status == "failed" and "day/month swap" in error and json.loads(config)["strict"]
+    # what stopped the run can be queried
+    assert con.execute("SELECT w.kind, w.column_name FROM warnings w JOIN runs USING (run_id) "
+                       "ORDER BY ALL").fetchall() == [("date_day_month_swap", "dob"),
+                                                      ("date_format_unparsed", "dob")]
     # the library's own ingest stops as well, before standardising
     with pytest.raises(InputDataError, match="day/month swap"):
         ingest(duckdb.connect(), replace(load_job(job), strict=True))
@@ -337,6 +428,15 @@ def test_link_with_data_dir_warns_and_records_a_swapped_format(sample_run, tmp_p
     assert (warning["source"], warning["field"], warning["parsed"], warning["non_empty"]) == (
         "csc", "dob", parsed, len(values))
     assert warning["day_month_swap"] and warning["suggested_format"] == "%d/%m/%Y"
+    # the same warning as rows of the warnings table, one per problem, the message as printed
+    rows = con.execute(
+        "SELECT w.kind, w.source, w.file, w.column_name, w.parsed, w.non_empty,"
+        " w.suggested_format, w.message FROM warnings w JOIN runs r USING (run_id) ORDER BY ALL"
+    ).fetchall()
+    assert [r[:7] for r in rows] == [
+        (kind, "csc", "csc/csc_people.csv", column, parsed, len(values), "%d/%m/%Y")
+        for kind in ("date_day_month_swap", "date_format_unparsed")]
+    assert all(f"warning: {r[7]}" in result.output for r in rows)
     assert json.loads(config)["data_dir"] == str(SAMPLE.resolve())
     csc_people = str((SAMPLE / "csc" / "csc_people.csv").resolve())
     assert csc_people in {i["path"] for i in json.loads(inputs)}

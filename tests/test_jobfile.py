@@ -195,6 +195,22 @@ def test_bad_date_format(tmp_path: Path) -> None:
     assert "people.date_format: not a usable strptime date format" in message
 
 
+def test_date_min_parsed_defaults_and_is_read_per_extract(tmp_path: Path) -> None:
+    assert load_job(write_job(tmp_path, JOB_HEAD + SOURCE)).sources[0].people.date_min_parsed == 0.9
+    text = SOURCE.replace('date_format = "%d/%m/%Y"\n',
+                          'date_format = "%d/%m/%Y"\n  date_min_parsed = 1\n')
+    assert load_job(write_job(tmp_path, JOB_HEAD + text)).sources[0].people.date_min_parsed == 1.0
+
+
+@pytest.mark.parametrize("value", ["0", "-0.1", "1.5", '"0.8"', "true", "nan"])
+def test_date_min_parsed_must_be_a_share_above_zero(tmp_path: Path, value: str) -> None:
+    text = SOURCE.replace('date_format = "%d/%m/%Y"\n',
+                          f'date_format = "%d/%m/%Y"\n  date_min_parsed = {value}\n')
+    message = job_error(tmp_path, JOB_HEAD + text)
+    assert "source 'csc', people.date_min_parsed: must be a number above 0 and at most 1" in message
+    assert "hint: " in message and "date_min_parsed = 0.8" in message
+
+
 def test_link_floor_above_threshold(tmp_path: Path) -> None:
     message = job_error(
         tmp_path, JOB_HEAD + "[linkage]\nmatch_threshold = 0.5\nlink_floor = 0.8\n" + SOURCE

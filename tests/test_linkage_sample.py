@@ -43,7 +43,10 @@ def first_db(sample_run: SampleRun) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple]:
-    return con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall()
+    # a table that names its run differs in that column alone
+    columns = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+    select = "* EXCLUDE (run_id)" if "run_id" in columns else "*"
+    return con.execute(f'SELECT {select} FROM "{name}" ORDER BY ALL').fetchall()
 
 
 def test_the_run_prints_its_reconciliation(sample_run: SampleRun) -> None:
@@ -142,6 +145,14 @@ def test_the_run_is_logged_with_input_hashes(first_db: duckdb.DuckDBPyConnection
     assert seed == 20261126
     for item in json.loads(inputs):
         assert item["sha256"] == sha256_file(item["path"])
+
+
+def test_the_sample_dates_fit_their_formats(sample_run: SampleRun,
+                                            first_db: duckdb.DuckDBPyConnection) -> None:
+    # the warnings table is written for every run: empty when nothing warned
+    assert first_db.execute("SELECT count(*) FROM warnings").fetchone() == (0,)
+    assert json.loads(first_db.execute("SELECT counts FROM runs").fetchone()[0])["warnings"] == []
+    assert "warning:" not in sample_run.output
 
 
 def test_outputs_are_private_to_the_user(sample_run: SampleRun) -> None:

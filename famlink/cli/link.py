@@ -29,7 +29,7 @@ def print_run_summary(summary: object) -> None:
         f" + {totals['rows_quarantined']:,} quarantined"
     )
     if report.warnings:
-        progress(f"Warnings ({len(report.warnings)}, also in runs.counts):")
+        progress(f"Warnings ({len(report.warnings)}, also in the warnings table):")
         for warning in report.warnings:
             progress(f"  {warning}")
     link = summary.link
@@ -102,8 +102,9 @@ def print_run_summary(summary: object) -> None:
 @click.option(
     "--strict", is_flag=True, default=False,
     help="Stop with an error instead of warning when the data does not fit the job file "
-         "(a date_format that parses under 90% of a column, or a likely day/month swap). "
-         "Default: warn and go on.",
+         "(a date_format that parses under the file's date_min_parsed share of a column, "
+         "default 0.9, or a likely day/month swap); what stopped it is in the warnings "
+         "table. Default: warn and go on.",
 )
 @user_errors
 def link(job: Path, out_dir: Path, model: Path | None, no_models: bool, backend: str | None,
