@@ -225,27 +225,45 @@ def _twins(columns: Columns) -> str:
 
 #: relationships in which the *related* record is the parent of the record
 PARENT_RELATIONSHIPS = ("mother", "father", "parent", "step_parent")
+#: the youngest a parent is at their child's birth, in years; a grandparent is two such
+#: generations older than their grandchild
+MIN_PARENT_AGE = 12
+MIN_GRANDPARENT_AGE = 2 * MIN_PARENT_AGE
+
+
+def _elders_sql(older: Sequence[str], younger: Sequence[str], years: int) -> str:
+    """``(source, elder_id, born_before)``: a record named as the parent (or grandparent) of
+    a dated child, and the latest date of birth the elder can have, ``years`` before the
+    child's. ``older``: relationships whose related record is the elder; ``younger``: those
+    whose related record is the child. The child's own record's date of birth is used: a
+    provisional group may be wrong."""
+    older_in = ", ".join(f"'{r}'" for r in older)
+    younger_in = ", ".join(f"'{r}'" for r in younger)
+    return f"""
+            SELECT r.source, r.related_record_id AS elder_id,
+                   c.dob - INTERVAL {years} YEAR AS born_before
+            FROM relationships r
+            JOIN source_records c ON c.source = r.source AND c.record_id = r.record_id
+            WHERE r.relationship IN ({older_in}) AND c.dob IS NOT NULL
+            UNION ALL
+            SELECT r.source, r.record_id, c.dob - INTERVAL {years} YEAR
+            FROM relationships r
+            JOIN source_records c ON c.source = r.source AND c.record_id = r.related_record_id
+            WHERE r.relationship IN ({younger_in}) AND c.dob IS NOT NULL"""  # noqa: S608 - fixed SQL
 
 
 def _parent_age(columns: Columns) -> str:
-    parents = ", ".join(f"'{r}'" for r in PARENT_RELATIONSHIPS)
+    # a fixed interval per branch (not one read from a column): both engines take it as is
+    parents = _elders_sql(PARENT_RELATIONSHIPS, ("child",), MIN_PARENT_AGE)
+    grandparents = _elders_sql(("grandparent",), ("grandchild",), MIN_GRANDPARENT_AGE)
     return f"""
-        SELECT p.source, p.parent_id, y.source, y.record_id
-        FROM (
-            -- the child's own record's date of birth: a provisional group may be wrong
-            SELECT r.source, r.related_record_id AS parent_id, c.dob AS child_dob
-            FROM relationships r
-            JOIN source_records c ON c.source = r.source AND c.record_id = r.record_id
-            WHERE r.relationship IN ({parents}) AND c.dob IS NOT NULL
-            UNION ALL
-            SELECT r.source, r.record_id, c.dob
-            FROM relationships r
-            JOIN source_records c ON c.source = r.source AND c.record_id = r.related_record_id
-            WHERE r.relationship = 'child' AND c.dob IS NOT NULL
+        SELECT p.source, p.elder_id, y.source, y.record_id
+        FROM ({parents}
+            UNION ALL{grandparents}
         ) p
-        JOIN m x ON x.source = p.source AND x.record_id = p.parent_id
+        JOIN m x ON x.source = p.source AND x.record_id = p.elder_id
         JOIN m y ON y.person_id = x.person_id
-        WHERE y.dob > p.child_dob - INTERVAL 12 YEAR
+        WHERE y.dob > p.born_before
     """  # noqa: S608 - fixed SQL fragments only
 
 
@@ -296,8 +314,10 @@ RULES: tuple[CannotLinkRule, ...] = (
     ),
     CannotLinkRule(
         "parent_age",
-        "one is named as a parent of a child born less than twelve years after the other: "
-        "a parent is at least twelve years older than their child",
+        f"one is named as a parent of a child born less than {MIN_PARENT_AGE} years after "
+        f"the other, or as a grandparent of a child born less than {MIN_GRANDPARENT_AGE} "
+        f"years after the other: a parent is at least {MIN_PARENT_AGE} years older than "
+        "their child, a grandparent two such generations older",
         _parent_age,
     ),
     CannotLinkRule(

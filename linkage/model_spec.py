@@ -1,9 +1,12 @@
 """The model fits the job: comparisons, blocking rules and training blocks from the data.
 
 famlink profiles what the job's sources populate (:func:`profile`: the share of records with
-a value, per column of the model's input, after standardisation) and builds the model from
-the fields that are there (:func:`build_spec`): a field absent, or ``max_empty_share``
-(95 %) or more empty, gets no comparison and no blocking rule, and the run says so. The
+a value, per column of the model's input, after standardisation, over the records of the
+sources that map the column) and builds the model from the fields that are there
+(:func:`build_spec`): a field absent, mapped by no source, or ``max_empty_share`` (95 %) or
+more empty where it is mapped, gets no comparison and no blocking rule, and the run says so,
+one line per field naming the sources that map it. A field only one source maps is still
+compared when that source fills it: it finds that source's duplicates. The
 job file's ``[model]`` table (:mod:`famlink.linkage.model_options`) then adds, replaces or
 drops comparisons and blocking rules in Splink's vocabulary. A saved model reused with
 ``--model`` is checked against the same profile (:func:`check_model_fits`).
@@ -24,6 +27,7 @@ from splink.internals.comparison_creator import ComparisonCreator
 from famlink.linkage import splink_model
 from famlink.linkage.errors import FamlinkError
 from famlink.linkage.model_options import ModelOptions
+from famlink.linkage.standardise import quote_ident
 
 # --- the model's input: one row per used people record ----------------------------------------
 
@@ -81,51 +85,128 @@ def splink_input_sql(con: duckdb.DuckDBPyConnection) -> str:
 
 # --- profile ----------------------------------------------------------------------------------
 
+#: the raw column of ``source_records`` behind an input column, where it keeps one: a source
+#: whose values standardisation nulled (NHS numbers failing their check digit) still maps it
+_RAW_OF = {
+    "first_name": "first_name", "first_name_as_written": "first_name", "surname": "surname",
+    "surname_first_token": "surname", "dob": "dob_raw", "sex": "sex_raw",
+    "nhs_number": "nhs_number_raw", "postcode": "postcode_raw", "postcode_district": "postcode_raw",
+    "uprn": "uprn_raw", "address_number": "address", "address_street": "address",
+}
+
+
+@dataclass(frozen=True)
+class FieldFill:
+    """How full one input column is where it is mapped."""
+
+    column: str
+    #: share of the mapping sources' records with a value; None when the input has no column
+    share: float | None
+    #: the sources that map it, and how many sources the job has
+    sources: tuple[str, ...] = ()
+    of_sources: int = 0
+
+    def describe(self) -> str:
+        """Where the column is empty, for the line the run prints.
+
+        >>> FieldFill("id_ni_number", 0.04, ("housing",), 8).describe()
+        '96% empty in the 1 source that maps it (housing)'
+        >>> FieldFill("sex", 0.0, ("a", "b"), 2).describe()
+        '100% empty in all 2 sources'
+        >>> FieldFill("uprn", 0.0, (), 2).describe()
+        'mapped by no source'
+        """
+        if self.share is None:
+            return "absent from the model's input"
+        if not self.sources:
+            return "mapped by no source"
+        empty = f"{1 - self.share:.0%} empty"
+        n = len(self.sources)
+        if n == self.of_sources and n > 1:
+            return f"{empty} in all {n} sources"
+        maps = "source that maps" if n == 1 else "sources that map"
+        return f"{empty} in the {n} {maps} it ({', '.join(self.sources)})"
+
 
 @dataclass(frozen=True)
 class Profile:
-    """Share of records with a value, per input column (absent columns are not in it)."""
+    """Share of records with a value, per input column (absent columns are not in it),
+    measured over the records of the sources that map the column: a source that does not
+    map a field cannot leave it empty, so an identifier only some agencies hold is judged
+    by how well those agencies fill it."""
 
     records: int
     filled: Mapping[str, float]
-    #: pairs of records sharing a value, per column a one-field rule may block on
+    #: pairs of records sharing a value, per column a one-field rule or EM block may use
     pairs: Mapping[tuple[str, ...], int] = field(default_factory=dict)
+    #: per column, the sources that map it (all of them when not given)
+    mapped_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
 
     def share(self, column: str) -> float | None:
-        """The share filled, or None when the data has no such column."""
+        """The share filled where mapped, or None when the data has no such column."""
         return self.filled.get(column)
+
+    def fill(self, column: str) -> FieldFill:
+        return FieldFill(column, self.share(column), tuple(self.mapped_by.get(column, self.sources)),
+                         len(self.sources))
+
+
+def _filled_sql(name: str) -> str:
+    """Whether input column ``name`` holds a value (a SQL condition)."""
+    if name in _OPTIONAL_INPUT:
+        return f"len({quote_ident(name)}) > 0"
+    if name == "sex":
+        return "sex IN ('male', 'female')"  # agreeing on "unknown" says nothing
+    return f"{quote_ident(name)} IS NOT NULL"
 
 
 def profile(con: duckdb.DuckDBPyConnection) -> Profile:
-    """Profile ``source_records`` as the model's input: the share of non-empty values.
+    """Profile ``source_records`` as the model's input: per column, the share of non-empty
+    values over the records of the sources that map it.
 
-    Empty means NULL, an empty list, or sex ``unknown`` (agreeing on "unknown" says nothing).
+    Empty means NULL, an empty list, or sex ``unknown``. A source maps a column when any of
+    its records has a value there, after standardisation or before (the raw column, where
+    ``source_records`` keeps one): the job's mapping as the data shows it.
     """
-    columns = [name for name, _ in input_columns(source_columns(con)) if name != "unique_id"]
-    counts = []
+    present = source_columns(con)
+    columns = [name for name, _ in input_columns(present) if name != "unique_id"]
+    counts = ", ".join(f"count(*) FILTER (WHERE {_filled_sql(name)})" for name in columns)
+    filled = con.execute(
+        f"SELECT source, count(*), {counts} FROM (SELECT source, {input_columns_sql(con)} "  # noqa: S608
+        "FROM source_records) GROUP BY source ORDER BY source").fetchall()
+    raw = sorted({_RAW_OF[name] for name in columns if _RAW_OF.get(name) in present})
+    raw_counts = {row[0]: dict(zip(raw, row[1:], strict=True)) for row in con.execute(
+        f"SELECT source{''.join(f', count({quote_ident(c)})' for c in raw)} FROM source_records "  # noqa: S608
+        "GROUP BY source").fetchall()}
+    records = {row[0]: row[1] for row in filled}
+    per_source = {row[0]: dict(zip(columns, row[2:], strict=True)) for row in filled}
+    shares: dict[str, float] = {}
+    mapped_by: dict[str, tuple[str, ...]] = {}
     for name in columns:
-        if name in _OPTIONAL_INPUT:
-            counts.append(f'count(*) FILTER (WHERE len("{name}") > 0)')
-        elif name == "sex":
-            counts.append("count(*) FILTER (WHERE sex IN ('male', 'female'))")
-        else:
-            counts.append(f'count("{name}")')
-    row = con.execute(
-        f"SELECT count(*), {', '.join(counts)} FROM (SELECT {input_columns_sql(con)} FROM source_records)"  # noqa: S608
-    ).fetchall()[0]
-    total = row[0]
+        mapping = tuple(src for src in records if per_source[src][name] > 0
+                        or raw_counts[src].get(_RAW_OF.get(name, ""), 0) > 0)
+        total = sum(records[src] for src in mapping)
+        shares[name] = sum(per_source[src][name] for src in mapping) / total if total else 0.0
+        mapped_by[name] = mapping
+    return Profile(records=sum(records.values()), filled=shares, pairs=_pairs(con, columns),
+                   mapped_by=mapped_by, sources=tuple(records))
+
+
+def _pairs(con: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> dict[tuple[str, ...], int]:
+    """Pairs of records sharing a value, per one-field rule and per identifier (the pairs an
+    EM block on it would train on)."""
+    candidates = [*WIDE_RULES, *((c,) for c in columns if c == "nhs_number" or c.startswith(IDENTIFIER_PREFIX))]
     pairs = {}
-    for rule in WIDE_RULES:
+    for rule in candidates:
         if all(name in columns for name in rule):
-            keys = ", ".join(f'"{name}"' for name in rule)
-            present = " AND ".join(f'"{name}" IS NOT NULL' for name in rule)
+            keys = ", ".join(quote_ident(name) for name in rule)
+            filled = " AND ".join(f"{quote_ident(name)} IS NOT NULL" for name in rule)
             pairs[rule] = int(con.execute(
-                f'SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n FROM '  # noqa: S608
-                f'(SELECT {input_columns_sql(con)} FROM source_records) WHERE {present} '
-                f'GROUP BY {keys})').fetchall()[0][0])
-    return Profile(records=total, filled={
-        name: (n / total if total else 0.0) for name, n in zip(columns, row[1:], strict=True)},
-        pairs=pairs)
+                f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n FROM "  # noqa: S608
+                f"(SELECT {input_columns_sql(con)} FROM source_records) WHERE {filled} "
+                f"GROUP BY {keys})").fetchall()[0][0])
+    return pairs
 
 
 #: blocking rules on one fact alone, used when the data makes few enough pairs on them (see
@@ -157,8 +238,8 @@ class ModelSummary:
     """What the model compares, what it left out and how it picks pairs: printed at training."""
 
     comparisons: tuple[str, ...]
-    #: (field, share filled or None when absent) for each candidate left out
-    left_out: tuple[tuple[str, float | None], ...]
+    #: each candidate field left out, with where it is empty
+    left_out: tuple[FieldFill, ...]
     blocking_rules: tuple[str, ...]
     em_blocks: tuple[str, ...] = ()
     max_empty_share: float = 0.95
@@ -166,11 +247,8 @@ class ModelSummary:
 
     def lines(self) -> list[str]:
         lines = [f"Model compares: {', '.join(self.comparisons)}"]
-        if self.left_out:
-            parts = [f"{name} ({'absent' if share is None else f'{share:.0%} filled'})"
-                     for name, share in self.left_out]
-            lines.append(f"Left out of the model (absent or >= {self.max_empty_share:.0%} empty): "
-                         + ", ".join(parts))
+        # one line per field: which sources map it and how empty they leave it
+        lines += [f"{f.column}: {f.describe()} — not compared" for f in self.left_out]
         lines.append(f"Blocking rules: {'; '.join(self.blocking_rules)}")
         if self.em_blocks:
             lines.append(f"EM trained on pairs sharing: {'; '.join(self.em_blocks)}")
@@ -185,7 +263,7 @@ class ModelSpec:
     blocking_rules: tuple[Rule, ...]
     deterministic_rules: tuple[Rule, ...]
     em_blocks: tuple[Rule, ...]
-    left_out: tuple[tuple[str, float | None], ...]
+    left_out: tuple[FieldFill, ...]
     options: ModelOptions = field(default_factory=ModelOptions)
 
     def settings(self, *, link_type: splink_model.LinkType) -> SettingsCreator:
@@ -241,7 +319,7 @@ def build_spec(prof: Profile, options: ModelOptions | None = None) -> ModelSpec:
     identifiers = [c for c in prof.filled if c.startswith(IDENTIFIER_PREFIX)]
     candidates = ["first_name", "surname", "dob", "nhs_number", *identifiers, "uprn", "postcode",
                   "postcode_district", "address_street", "sex", *_OPTIONAL_INPUT]
-    left_out = tuple((c, prof.share(c)) for c in candidates if not usable(c))
+    left_out = tuple(prof.fill(c) for c in candidates if not usable(c))
 
     comparisons: list[tuple[str, ComparisonCreator]] = []
     if usable("first_name"):
@@ -282,7 +360,7 @@ def _check_column(column: str, key: str, prof: Profile, usable: Any) -> None:
             hint="the model's input columns: " + ", ".join(prof.filled))
     if not usable(column):
         raise FamlinkError(
-            f"[model] {key} names column {column!r}, which is {1 - share:.0%} empty in this data",
+            f"[model] {key} names column {column!r}, which is {prof.fill(column).describe()}",
             hint="map a column that holds it, or leave it out of [model]")
 
 
@@ -369,6 +447,11 @@ def _deterministic_rules(usable: Any, identifiers: list[str]) -> list[Rule]:
     return rules
 
 
+#: the fewest pairs sharing an identifier for it to be an EM block (a profile without pair
+#: counts is trusted)
+EM_BLOCK_MIN_PAIRS = 100
+
+
 def _em_blocks(
     comparisons: list[tuple[str, ComparisonCreator]], options: ModelOptions, usable: Any,
     identifiers: list[str], prof: Profile,
@@ -383,6 +466,11 @@ def _em_blocks(
     different first names are the same person (the m of "first name differs" rises), and a
     block on the name alone that a father and son a generation apart are — so those two are
     used only when the data has no identifier to train the names and dates on.
+
+    An identifier trains EM only when at least :data:`EM_BLOCK_MIN_PAIRS` pairs share it
+    (the NHS number first, then the declared identifier most pairs share): one that a small
+    source alone holds may make a handful of pairs, too few to estimate the names' and
+    dates' m from — or none, and the training step fails.
     """
     if options.em_blocks is not None:
         for block in options.em_blocks:
@@ -395,8 +483,10 @@ def _em_blocks(
         "address": set(splink_model.ADDRESS_PARTS),
     }
     untrained = [name for name, _ in comparisons]
+    by_pairs = sorted(identifiers, key=lambda c: -prof.pairs.get((c,), EM_BLOCK_MIN_PAIRS))
     candidates: list[tuple[str, ...]] = [
-        *((c,) for c in ("nhs_number", *identifiers)),
+        *((c,) for c in ("nhs_number", *by_pairs)
+          if prof.pairs.get((c,), EM_BLOCK_MIN_PAIRS) >= EM_BLOCK_MIN_PAIRS),
         ("first_name", "surname", "dob"),
         ("first_name", "surname"),
         ("dob",),
@@ -455,7 +545,7 @@ def check_model_fits(model: Mapping[str, Any], prof: Profile, options: ModelOpti
                 problems.append(f"comparison {name!r} uses {column!r}, which this job does not have")
             elif share <= 1 - options.max_empty_share and column not in _OPTIONAL_INPUT:
                 problems.append(f"comparison {name!r} uses {column!r}, which is "
-                                f"{1 - share:.0%} empty in this job's data")
+                                f"{prof.fill(column).describe()}")
     for rule in model.get("blocking_rules_to_generate_predictions", []):
         sql = rule.get("blocking_rule", "") if isinstance(rule, dict) else str(rule)
         for column in sorted(set(_BLOCKED.findall(sql))):

@@ -103,6 +103,41 @@ def test_a_named_parent_is_not_someone_born_after_the_child_less_twelve_years() 
     assert forbidden([father_row, young], relationships=rows, outside=(child_at_school,)) == {"parent_age"}
 
 
+@pytest.mark.parametrize("relationship", [
+    # the related record is the grandparent of the record, or the record the grandparent
+    # of its related record ("grandchild"): both read the same way
+    ("edu", "c2", "g", "grandparent"),
+    ("edu", "g", "c2", "grandchild"),
+])
+def test_a_named_grandparent_is_not_someone_born_after_the_child_less_24_years(
+    relationship: tuple[str, str, str, str],
+) -> None:
+    grandchild = record("c2", "jay", "lee", "2015-01-01", source="edu")
+    nan_row = record("g", "jay", "lee", None, source="edu")  # her undated contact row
+    assert cannot_link.MIN_GRANDPARENT_AGE == 2 * cannot_link.MIN_PARENT_AGE == 24
+    # born 20 years before the grandchild: old enough to be a parent, not a grandparent
+    parent_aged = record("p", "jay", "lee", "1995-01-01")
+    assert forbidden([nan_row, parent_aged], relationships=(relationship,), outside=(grandchild,)) == {
+        "parent_age"}
+    # born 50 years before: no rule
+    old_enough = record("o", "jay", "lee", "1965-01-01")
+    assert forbidden([nan_row, old_enough], relationships=(relationship,), outside=(grandchild,)) == set()
+    # the grandchild's own record in the grandparent's group
+    assert "parent_age" in forbidden([nan_row, record("c", "jay", "lee", "2015-01-01")],
+                                     relationships=(relationship,), outside=(grandchild,))
+
+
+def test_a_named_child_is_not_someone_born_less_twelve_years_before_the_parent_row() -> None:
+    # the 'child' direction: the record is the parent of its related record
+    child = record("c2", "jay", "lee", "2015-01-01", source="edu")
+    father_row = record("f", "jay", "lee", None, source="edu")
+    rows = (("edu", "f", "c2", "child"),)
+    assert forbidden([father_row, record("y", "jay", "lee", "2005-06-01")],
+                     relationships=rows, outside=(child,)) == {"parent_age"}
+    assert forbidden([father_row, record("o", "jay", "lee", "1985-06-01")],
+                     relationships=rows, outside=(child,)) == set()
+
+
 @pytest.mark.parametrize(("dob_a", "dob_b", "fires"), [
     ("1960-05-12", "1990-08-03", True),   # a father and his son
     ("1960-05-12", "1990-05-21", True),   # years one digit apart, but another day too

@@ -55,11 +55,15 @@ def person(i: int, **values: Any) -> dict[str, Any]:
             **values}
 
 
-def spec_for(rows: list[dict[str, Any]], extra: dict[str, str] | None = None,
-             options: ModelOptions | None = None) -> model_spec.ModelSpec:
+def duckdb_with(rows: list[dict[str, Any]], extra: dict[str, str] | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     make_records(con, rows, extra)
-    return model_spec.build_spec(model_spec.profile(con), options)
+    return con
+
+
+def spec_for(rows: list[dict[str, Any]], extra: dict[str, str] | None = None,
+             options: ModelOptions | None = None) -> model_spec.ModelSpec:
+    return model_spec.build_spec(model_spec.profile(duckdb_with(rows, extra)), options)
 
 
 def names(spec: model_spec.ModelSpec) -> list[str]:
@@ -75,24 +79,59 @@ def test_a_field_95_percent_empty_gets_no_comparison_and_the_summary_says_so() -
     assert "nhs_number" not in names(spec)
     assert all("nhs_number" not in r.columns for r in spec.blocking_rules)
     lines = spec.summary().lines()
-    left_out = [line for line in lines if line.startswith("Left out")]
-    assert len(left_out) == 1
-    assert "nhs_number (5% filled)" in left_out[0] and "uprn (0% filled)" in left_out[0]
-    # sex "unknown" says nothing: counted as empty
-    assert "sex" not in names(spec) and "sex (0% filled)" in left_out[0]
+    # one line per field left out, saying where it is empty
+    assert "nhs_number: 95% empty in the 1 source that maps it (a) — not compared" in lines
+    assert "uprn: mapped by no source — not compared" in lines
+    # sex "unknown" says nothing: counted as empty (the raw code shows the source maps it)
+    spec = spec_for([person(i, sex_raw="U") for i in range(100)], {"sex_raw": "VARCHAR"})
+    assert "sex" not in names(spec)
+    assert "sex: 100% empty in the 1 source that maps it (a) — not compared" in spec.summary().lines()
 
     rows = [person(i, nhs_number="9434765919" if i < 6 else None) for i in range(100)]
     assert "nhs_number" in names(spec_for(rows))
 
 
+def test_a_field_is_judged_over_the_sources_that_map_it() -> None:
+    # 'b' alone declares an NI number and fills 80 % of its records: 4 % of all records
+    rows = [person(i) for i in range(480)]
+    rows += [person(i, source="b", id_ni_number=f"NI{i % 10}" if i % 5 else None)
+             for i in range(480, 500)]
+    prof = model_spec.profile(duckdb_with(rows, {"id_ni_number": "VARCHAR"}))
+    assert prof.share("id_ni_number") == pytest.approx(0.8)
+    assert prof.mapped_by["id_ni_number"] == ("b",)
+    spec = model_spec.build_spec(prof)
+    # it finds b's duplicates: compared and blocked on, though one source holds it
+    assert "id_ni_number" in names(spec)
+    assert ("id_ni_number",) in [r.columns for r in spec.blocking_rules]
+
+    # the same source leaving it 96 % empty: left out, and the line names the source
+    rows = [*rows[:480], *(person(i, source="b", id_ni_number="NI1" if i < 481 else None)
+                           for i in range(480, 505))]
+    spec = spec_for(rows, {"id_ni_number": "VARCHAR"})
+    assert "id_ni_number" not in names(spec)
+    assert ("id_ni_number: 96% empty in the 1 source that maps it (b) — not compared"
+            in spec.summary().lines())
+
+
+def test_a_source_whose_values_were_all_nulled_still_maps_the_field() -> None:
+    # 'b' maps NHS numbers but every one failed its check digit: b's records count as empty
+    rows = [person(i, nhs_number=str(9000000000 + i % 40)) for i in range(20)]
+    rows += [person(i, source="b", nhs_number_raw="123") for i in range(20, 420)]
+    prof = model_spec.profile(duckdb_with(rows, {"nhs_number_raw": "VARCHAR"}))
+    assert prof.mapped_by["nhs_number"] == ("a", "b")
+    assert prof.share("nhs_number") == pytest.approx(20 / 420)
+    assert "nhs_number" not in names(model_spec.build_spec(prof))
+
+
 def test_training_blocks_prefer_the_nhs_number_then_another_identifier_then_names() -> None:
-    with_nhs = [person(i, nhs_number=str(9000000000 + i), id_upn=f"U{i}") for i in range(50)]
+    # 200 records, 40 numbers: 400 pairs share each identifier, enough to train on
+    with_nhs = [person(i, nhs_number=str(9000000000 + i % 40), id_upn=f"U{i % 40}") for i in range(200)]
     spec = spec_for(with_nhs, {"id_upn": "VARCHAR"})
     assert [r.columns for r in spec.em_blocks] == [("nhs_number",), ("first_name", "surname", "dob")]
     assert ("id_upn",) in [r.columns for r in spec.blocking_rules]
     assert ("id_upn",) in [r.columns for r in spec.deterministic_rules]
 
-    with_id = [person(i, id_upn=f"U{i}") for i in range(50)]
+    with_id = [person(i, id_upn=f"U{i % 40}") for i in range(200)]
     spec = spec_for(with_id, {"id_upn": "VARCHAR"})
     assert [r.columns for r in spec.em_blocks] == [("id_upn",), ("first_name", "surname", "dob")]
     assert "id_upn" in names(spec)
@@ -102,6 +141,23 @@ def test_training_blocks_prefer_the_nhs_number_then_another_identifier_then_name
     # no identifier: names and dates can only be trained on blocks without them
     assert [r.columns for r in spec.em_blocks] == [
         ("first_name", "surname", "dob"), ("first_name", "surname"), ("dob",)]
+
+
+def test_an_identifier_few_pairs_share_is_compared_but_not_an_em_block() -> None:
+    # one small source holds an NI number, well filled, shared by 10 pairs: it is compared
+    # and blocked on, but EM is trained on the identifier many pairs share, or on names
+    small = [person(i, source="b", id_ni_number=f"NI{i % 10}") for i in range(20)]
+    many = [person(i, id_upn=f"U{i % 40}") for i in range(20, 220)]
+    extra = {"id_ni_number": "VARCHAR", "id_upn": "VARCHAR"}
+    spec = spec_for([*many, *small], extra)
+    assert "id_ni_number" in names(spec)
+    assert [r.columns for r in spec.em_blocks] == [("id_upn",), ("first_name", "surname", "dob")]
+
+    spec = spec_for([*(person(i) for i in range(20, 220)), *small], {"id_ni_number": "VARCHAR"})
+    assert "id_ni_number" in names(spec)
+    assert ("id_ni_number",) not in [r.columns for r in spec.em_blocks]
+    assert spec.em_blocks[0].columns == ("first_name", "surname", "dob")
+    assert model_spec.EM_BLOCK_MIN_PAIRS > 10
 
 
 def test_an_identifier_typo_is_weak_evidence_not_a_wall() -> None:
@@ -256,7 +312,7 @@ def test_model_options_add_drop_and_replace_comparisons_and_rules() -> None:
 @pytest.mark.parametrize(("options", "message"), [
     (ModelOptions(drop_comparisons=("gender",)), "no comparison 'gender'"),
     (ModelOptions(blocking_rules=(("id_upn",),)), "does not have"),
-    (ModelOptions(add_blocking_rules=(("uprn",),)), "100% empty"),
+    (ModelOptions(add_blocking_rules=(("uprn",),)), "mapped by no source"),
 ])
 def test_model_options_on_columns_the_data_lacks_are_refused(options: ModelOptions, message: str) -> None:
     with pytest.raises(FamlinkError, match=message):
@@ -272,7 +328,7 @@ def test_a_saved_model_comparing_a_field_the_job_lacks_is_refused(sample_run: Sa
     make_records(con, [person(i) for i in range(20)])  # no NHS numbers, no UPRNs
     with pytest.raises(FamlinkError) as info:
         model_spec.check_model_fits(model, model_spec.profile(con), ModelOptions(), file="model.json")
-    assert "'nhs_number'" in str(info.value) and "100% empty" in str(info.value)
+    assert "'nhs_number'" in str(info.value) and "mapped by no source" in str(info.value)
 
     # a model trained where a UPN was declared, reused on a job without one
     with_upn = spec_for([person(i, id_upn=f"U{i}") for i in range(20)], {"id_upn": "VARCHAR"})
@@ -305,6 +361,19 @@ def test_training_without_pairs_is_a_famlink_error_saying_what_to_do(tmp_path: P
     assert "--model" in message and "map" in message
 
 
+def test_an_em_block_on_an_identifier_no_two_records_share_is_a_famlink_error(tmp_path: Path) -> None:
+    # the job asks for EM on a one-source identifier whose values are all different
+    rows = [person(i, nhs_number=str(9000000000 + i % 40)) for i in range(200)]
+    rows += [person(i, source="b", id_ni_number=f"NI{i}") for i in range(200, 220)]
+    con = duckdb_with(rows, {"id_ni_number": "VARCHAR"})
+    options = ModelOptions(em_blocks=(("id_ni_number",),))
+    with pytest.raises(FamlinkError) as info:
+        predict_duckdb(con, out_dir=tmp_path, seed=1, link_floor=0.3, model=None, options=options)
+    message = str(info.value)
+    assert "training by EM on the pairs sharing id_ni_number" in message
+    assert "no two records share these fields" in message
+
+
 def housing_job(tmp_path: Path) -> Path:
     """The sample's housing source alone: one source, UPRNs, no NHS numbers."""
     job = (SAMPLE / "job.toml").read_text()
@@ -325,7 +394,7 @@ def test_reusing_a_model_that_compares_fields_the_job_lacks_is_refused(
                                        "--model", str(sample_run.model), "--no-models"])
     assert result.exit_code == 1, result.output
     assert "does not fit this job's fields" in result.output
-    assert "comparison 'nhs_number' uses 'nhs_number', which is 100% empty" in result.output
+    assert "comparison 'nhs_number' uses 'nhs_number', which is mapped by no source" in result.output
     assert "Traceback" not in result.output
 
 
@@ -335,7 +404,7 @@ def test_a_one_source_job_without_nhs_numbers_links(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["link", str(path), "--out", str(out), "--no-models"])
     assert result.exit_code == 0, result.output
-    assert "Left out of the model (absent or >= 95% empty): nhs_number (0% filled)" in result.output
+    assert "nhs_number: mapped by no source — not compared" in result.output
     con = duckdb.connect(str(out / "famlink.duckdb"), read_only=True)
     assert con.execute("SELECT DISTINCT source_l, source_r FROM record_links").fetchall() == [
         ("housing", "housing")]
