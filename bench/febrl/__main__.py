@@ -15,14 +15,15 @@ from typing import Any
 
 import pandas as pd
 
-from .export import export, exported
+from .export import FAMILY_RULES_ON, export, exported
 from .score import read_truth, score
 from .sets import SETS, FebrlSet
 from .systems import run_ecm, run_famlink, run_splink
 
 SYSTEMS = {"famlink": "famlink", "splink": "bare Splink (textbook model)", "ecm": "recordlinkage ECM"}
 #: result rows: a system, or bare Splink's clusters at one threshold
-ROWS = {"famlink": "famlink", "splink@0.9": "bare Splink, textbook model, clusters at 0.9",
+ROWS = {"famlink": "famlink (the set's job: no family rules)",
+        "famlink [job-family-rules-on]": "famlink, twins and generation rules on (famlink's defaults)", "splink@0.9": "bare Splink, textbook model, clusters at 0.9",
         "splink@0.99": "bare Splink, textbook model, clusters at 0.99", "ecm": "recordlinkage ECM"}
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,7 +79,8 @@ def _run(args: argparse.Namespace) -> int:
         for system in args.systems:
             print(f"{name}: {SYSTEMS[system]} …", file=sys.stderr)
             if system == "famlink":
-                for job in jobs.get(name, [None]):  # type: ignore[list-item]
+                # the set's job, and the same job with famlink's default family rules on
+                for job in jobs.get(name, [None, folder / FAMILY_RULES_ON]):  # type: ignore[list-item]
                     row = f"famlink [{job.stem}]" if job else "famlink"
                     _record(results["sets"][name]["systems"], row,
                             run_famlink(folder, febrl, work, job), febrl, truth)

@@ -7,6 +7,9 @@
   read with its loader, which trims the space after each comma — with ``rec_id`` as the first
   column; empty for a missing value; nothing renamed, joined or dropped;
 - ``job.toml``: a copy of ``bench/febrl/<set>.toml``, whose paths are relative to it;
+- ``job-family-rules-on.toml``: the same job with the ``twins`` and ``generation`` cannot-link
+  rules on, as famlink's defaults have them (the job switches them off: FEBRL holds no
+  families), so the benchmark reports both;
 - ``_truth/records.csv``: ``source, record_id, true_entity, true_person_id``, one row per
   record; ``true_entity`` is FEBRL's entity number (``rec-1070-dup-0`` -> ``1070``) and
   ``true_person_id`` the same value under the name ``famlink evaluate --truth`` and the
@@ -24,6 +27,8 @@ import pandas as pd
 from .sets import FebrlSet, entity
 
 TRUTH_COLUMNS = ("source", "record_id", "true_entity", "true_person_id")
+#: the job with famlink's default family rules on (see :func:`family_rules_on`)
+FAMILY_RULES_ON = "job-family-rules-on.toml"
 
 
 def export(febrl: FebrlSet, out: Path) -> Path:
@@ -41,7 +46,22 @@ def export(febrl: FebrlSet, out: Path) -> Path:
     _check_links(records, links)
     records.to_csv(folder / "_truth" / "records.csv", index=False, lineterminator="\n")
     shutil.copyfile(febrl.job_template, folder / "job.toml")
+    (folder / FAMILY_RULES_ON).write_text(family_rules_on(febrl.job_template.read_text(encoding="utf-8")),
+                                         encoding="utf-8")
     return folder
+
+
+def family_rules_on(job: str) -> str:
+    """``job`` with its ``twins = false`` and ``generation = false`` lines set to true.
+
+    >>> family_rules_on("[linkage.cannot_link]\\ntwins = false\\ngeneration = false\\n")
+    '[linkage.cannot_link]\\ntwins = true\\ngeneration = true\\n'
+    """
+    for rule in ("twins", "generation"):
+        if f"\n{rule} = false\n" not in job:
+            raise ValueError(f"the FEBRL job template has no '{rule} = false' line")
+        job = job.replace(f"\n{rule} = false\n", f"\n{rule} = true\n")
+    return job
 
 
 def _check_links(records: pd.DataFrame, links: pd.MultiIndex) -> None:
@@ -57,5 +77,5 @@ def _check_links(records: pd.DataFrame, links: pd.MultiIndex) -> None:
 
 def exported(folder: Path, febrl: FebrlSet) -> bool:
     """Whether ``folder`` already holds a complete export of ``febrl``."""
-    names = ["job.toml", "_truth/records.csv", *febrl.files.values()]
+    names = ["job.toml", FAMILY_RULES_ON, "_truth/records.csv", *febrl.files.values()]
     return all((folder / n).exists() for n in names)
