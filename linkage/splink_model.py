@@ -282,7 +282,7 @@ def train(linker: Linker, plan: TrainingPlan) -> dict[str, Any]:
                 rule, max_pairs=plan.em_max_pairs
             )
     model = linker.misc.save_model_to_json()
-    return round_parameters(fill_unobserved_m(model))
+    return round_parameters(remove_matches_from_u(fill_unobserved_m(model), floor=1 / plan.u_max_pairs))
 
 
 @contextmanager
@@ -333,6 +333,42 @@ def fill_unobserved_m(model: dict[str, Any]) -> dict[str, Any]:
                 continue
             if level.get("m_probability") is None:
                 level["m_probability"] = UNOBSERVED_M
+    return model
+
+
+def remove_matches_from_u(model: dict[str, Any], *, floor: float) -> dict[str, Any]:
+    """Take the true matches out of each level's u: ``u = (u_sampled - λ·m) / (1 - λ)``.
+
+    Splink estimates u from random record pairs as if none of them matched. A few do (a
+    share λ), and on a level only matches reach — an identifier agreeing — they are most
+    of what was counted: on FEBRL4, the sampled u of ``soc_sec_id`` agreeing is 8.9e-5 while
+    λ·m is 1.1e-4, so an agreeing identifier weighed 13 bits where two people almost never
+    share one. A u below ``floor`` (one pair of the random sample) is set to it, and each
+    comparison's u are scaled to sum to one again (levels whose u is fixed are left alone).
+
+    >>> m = {"probability_two_random_records_match": 0.01, "comparisons": [{"comparison_levels": [
+    ...     {"is_null_level": True},
+    ...     {"m_probability": 0.9, "u_probability": 0.008},
+    ...     {"m_probability": 0.1, "u_probability": 0.992}]}]}
+    >>> levels = remove_matches_from_u(m, floor=1e-6)["comparisons"][0]["comparison_levels"]
+    >>> [f"{lv['u_probability']:.3g}" for lv in levels[1:]]
+    ['9.99e-07', '1']
+    """
+    lam = model.get("probability_two_random_records_match")
+    if not lam or lam >= 1:
+        return model
+    for comparison in model["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"]
+                  if not lv.get("is_null_level") and not lv.get("fix_u_probability")
+                  and lv.get("u_probability") is not None and lv.get("m_probability") is not None]
+        if not levels:
+            continue
+        for level in levels:
+            u = (level["u_probability"] - lam * level["m_probability"]) / (1 - lam)
+            level["u_probability"] = max(u, floor)
+        total = sum(level["u_probability"] for level in levels)
+        for level in levels:
+            level["u_probability"] /= total
     return model
 
 
