@@ -336,20 +336,30 @@ def fill_unobserved_m(model: dict[str, Any]) -> dict[str, Any]:
     return model
 
 
+def _is_person_identifier(column: str | None) -> bool:
+    """NHS number or a declared identifier (``id_…``): a number one person has. Not the
+    UPRN, which a household shares."""
+    return column is not None and (column == "nhs_number" or column.startswith("id_"))
+
+
 def remove_matches_from_u(model: dict[str, Any], *, floor: float) -> dict[str, Any]:
-    """Take the true matches out of each level's u: ``u = (u_sampled - λ·m) / (1 - λ)``.
+    """Take the true matches out of a person identifier's u: ``u = (u_sampled - λ·m) / (1 - λ)``.
 
     Splink estimates u from random record pairs as if none of them matched. A few do (a
-    share λ), and on a level only matches reach — an identifier agreeing — they are most
-    of what was counted: on FEBRL4, the sampled u of ``soc_sec_id`` agreeing is 8.9e-5 while
-    λ·m is 1.1e-4, so an agreeing identifier weighed 13 bits where two people almost never
-    share one. A u below ``floor`` (one pair of the random sample) is set to it, and each
-    comparison's u are scaled to sum to one again (levels whose u is fixed are left alone).
+    share λ), and when an identifier agrees they are most of what was counted: on FEBRL4
+    the sampled u of ``soc_sec_id`` agreeing is 8.9e-5 while λ·m is 1.1e-4, so an agreeing
+    identifier weighed 13 bits where two people almost never share one. A u below
+    ``floor`` (one pair of the random sample) is set to it, and the comparison's u are
+    scaled to sum to one again. Only identifiers: on the fields a household shares
+    (surname, address) the people a record must be told apart from — its family — agree
+    far more often than random pairs do, so a lower u there would merge relatives (on
+    the sample, a mother's sister at her address).
 
-    >>> m = {"probability_two_random_records_match": 0.01, "comparisons": [{"comparison_levels": [
-    ...     {"is_null_level": True},
-    ...     {"m_probability": 0.9, "u_probability": 0.008},
-    ...     {"m_probability": 0.1, "u_probability": 0.992}]}]}
+    >>> m = {"probability_two_random_records_match": 0.01, "comparisons": [
+    ...     {"output_column_name": "nhs_number", "comparison_levels": [
+    ...         {"is_null_level": True},
+    ...         {"m_probability": 0.9, "u_probability": 0.008},
+    ...         {"m_probability": 0.1, "u_probability": 0.992}]}]}
     >>> levels = remove_matches_from_u(m, floor=1e-6)["comparisons"][0]["comparison_levels"]
     >>> [f"{lv['u_probability']:.3g}" for lv in levels[1:]]
     ['9.99e-07', '1']
@@ -358,11 +368,11 @@ def remove_matches_from_u(model: dict[str, Any], *, floor: float) -> dict[str, A
     if not lam or lam >= 1:
         return model
     for comparison in model["comparisons"]:
+        if not _is_person_identifier(comparison.get("output_column_name")):
+            continue
         levels = [lv for lv in comparison["comparison_levels"]
                   if not lv.get("is_null_level") and not lv.get("fix_u_probability")
                   and lv.get("u_probability") is not None and lv.get("m_probability") is not None]
-        if not levels:
-            continue
         for level in levels:
             u = (level["u_probability"] - lam * level["m_probability"]) / (1 - lam)
             level["u_probability"] = max(u, floor)
