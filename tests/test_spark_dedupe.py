@@ -1,6 +1,7 @@
 """A one-source (dedupe-only) job with a declared identifier, on Spark, against truth and DuckDB.
 
-The job is FEBRL3's (``bench/febrl/febrl3.toml``: one file, so Splink's link_type is
+The job is FEBRL3's with famlink's default family rules on (``job-family-rules-on.toml``,
+which ``export`` writes beside ``bench/febrl/febrl3.toml``: one file, so Splink's link_type is
 dedupe_only and its predictions have no ``source_dataset`` columns; ``soc_sec_id`` declared
 under ``[sources.people.identifiers]``, so ``id_soc_sec_id`` is compared and blocked on). Its
 data are a slice of FEBRL3 as ``python -m bench.febrl export`` writes it — its first 150
@@ -110,7 +111,7 @@ def runs(febrl3: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pa
     base = tmp_path_factory.mktemp("febrl3-runs")
     outs = {"duckdb": base / "duckdb", "spark": base / "spark"}
     for backend, out in outs.items():
-        result = CliRunner().invoke(main, ["link", str(febrl3 / "job.toml"), "--out", str(out),
+        result = CliRunner().invoke(main, ["link", str(febrl3 / "job-family-rules-on.toml"), "--out", str(out),
                                            "--no-models", "--backend", backend])
         assert result.exit_code == 0, (backend, result.output)
     return outs
@@ -179,7 +180,7 @@ def test_spark_and_duckdb_find_the_same_persons(runs: dict[str, Path]) -> None:
 def test_a_declared_identifier_decides_the_cannot_link_rules_on_both_backends(
     runs: dict[str, Path], febrl3: Path,
 ) -> None:
-    threshold = load_job(febrl3 / "job.toml").linkage.match_threshold
+    threshold = load_job(febrl3 / "job-family-rules-on.toml").linkage.match_threshold
     for backend, out in runs.items():
         links = {tuple(sorted((a, b))): p for a, b, p in _query(
             out, "SELECT record_id_l, record_id_r, match_probability FROM record_links "
